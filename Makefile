@@ -1,0 +1,22 @@
+# The two commands: `make demo` and `make test`. Both set up what is missing first:
+# the Python venv (torch 2.13.0 + ultralytics, ~5 GB, shared by every clone; see
+# scripts/venv.sh) and the `.venv` / `.libtorch` links that .cargo/config.toml points at.
+.PHONY: setup demo test weights build
+
+setup:
+	@bash scripts/venv.sh >/dev/null
+
+build: setup
+	cargo build
+
+demo: build
+	./target/debug/sppnet demo
+
+test: setup
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo test
+
+# Regenerate the committed reference checkpoint and golden dumps.
+weights: setup
+	.venv/bin/python python/make_weights.py --out weights

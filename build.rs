@@ -1,0 +1,18 @@
+//! Link libtorch so that binaries run without LD_LIBRARY_PATH and really load the CUDA libraries.
+//!
+//! torch-sys (a direct dependency, `links = "tch"`) tells us where libtorch lives through
+//! `DEP_TCH_LIBTORCH_LIB`. We embed that directory as an rpath, canonicalised so that it does
+//! not go through the checkout's `.libtorch` link, and link `-ltorch` with `--no-as-needed`:
+//! without it the linker drops `libtorch_cuda.so` and `Cuda::is_available()` is false on a GPU
+//! machine (NOTES §1).
+fn main() {
+    println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
+    let Ok(dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
+        println!("cargo:warning=DEP_TCH_LIBTORCH_LIB is not set; no libtorch rpath embedded");
+        return;
+    };
+    let dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.into());
+    println!("cargo:rustc-link-arg=-Wl,-rpath={}", dir.display());
+    println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
+    println!("cargo:rustc-link-arg=-ltorch");
+}

@@ -1,0 +1,68 @@
+//! `sppnet forward`: run a self-describing checkpoint on one input.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use sppnet::checkpoint::{read_safetensors, refuse_existing, write_safetensors};
+use sppnet::pyramid::check_nchw;
+use sppnet::runtime::{check_finite, configure_threads, parse_device};
+use sppnet::{Model, Overrides, Rule};
+
+/// Arguments of `sppnet forward`.
+#[derive(Args)]
+pub struct ForwardArgs {
+    /// Weights: a safetensors file with `sppnet.arch`/`sppnet.config` metadata, or a bare
+    /// SppNet state_dict (sizes inferred from the shapes).
+    #[arg(long)]
+    weights: PathBuf,
+    /// safetensors file holding the NCHW input (or pick one with --key).
+    input: PathBuf,
+    /// Output safetensors file; gets tensor `output`.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Name of the input tensor when the file holds several.
+    #[arg(long)]
+    key: Option<String>,
+    /// auto (CUDA when available), cpu, cuda, cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Override the checkpoint's pyramid levels.
+    #[arg(long, value_delimiter = ',')]
+    levels: Option<Vec<i64>>,
+    /// Override the checkpoint's bin rule.
+    #[arg(long)]
+    rule: Option<Rule>,
+    /// Overwrite OUTPUT if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Run inputs holding NaN or ±inf instead of refusing them.
+    #[arg(long)]
+    allow_nonfinite: bool,
+}
+
+/// Run `sppnet forward`.
+pub fn run(args: ForwardArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
+    configure_threads(threads)?;
+    refuse_existing(&args.output, args.force)?;
+    let device = parse_device(&args.device)?;
+    let overrides = Overrides { levels: args.levels.clone(), rule: args.rule };
+    let (model, how) = Model::load(&args.weights, device, &overrides)?;
+    eprintln!("{}: {} ({how}): {:?}", args.weights.display(), model.name(), model.arch);
+    let file = read_safetensors(&args.input)?;
+    let x = super::select_tensor(&file, args.key.as_deref(), &args.input)?;
+    check_nchw(&x, "the input")?;
+    if x.kind() != model.kind() {
+        eprintln!("converting the input from {:?} to {:?}", x.kind(), model.kind());
+    }
+    let x = x.f_to_device(device)?.f_to_kind(model.kind())?;
+    if !args.allow_nonfinite {
+        check_finite(&x, "the input")?;
+    }
+    let y = model.forward(&x)?;
+    let meta = HashMap::from([("sppnet.weights".to_string(), args.weights.display().to_string())]);
+    write_safetensors(&args.output, &[("output".to_string(), y.shallow_clone())], &meta, args.force)?;
+    eprintln!("input {:?} → output {:?} in {}", x.size(), y.size(), args.output.display());
+    Ok(ExitCode::SUCCESS)
+}

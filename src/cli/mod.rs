@@ -1,0 +1,25 @@
+//! Subcommands. Each parses nothing itself: it gets its clap args and calls the library.
+
+pub mod demo;
+pub mod forward;
+pub mod pool;
+
+use anyhow::{bail, Context};
+use sppnet::checkpoint::TensorFile;
+use tch::Tensor;
+
+/// The input tensor of a file: `key` when given, else the file's only tensor.
+pub fn select_tensor(file: &TensorFile, key: Option<&str>, path: &std::path::Path) -> anyhow::Result<Tensor> {
+    let names = file.names();
+    match key {
+        Some(k) => file
+            .get(k)
+            .map(Tensor::shallow_clone)
+            .with_context(|| format!("{}: no tensor `{k}` (it has {names:?})", path.display())),
+        None => match file.tensors.as_slice() {
+            [(_, t)] => Ok(t.shallow_clone()),
+            [] => bail!("{}: the file holds no tensor", path.display()),
+            _ => bail!("{}: the file holds {} tensors {names:?}; pick one with --key", path.display(), names.len()),
+        },
+    }
+}

@@ -1,0 +1,76 @@
+//! The library's error type: every fallible public function returns [`Result`].
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in sppnet. Each variant renders as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// libtorch refused an operation.
+    #[error("libtorch: {}", first_line(&.0.to_string()))]
+    Tch(#[from] tch::TchError),
+
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A file is not valid safetensors (truncated, corrupt header, bad offsets, …).
+    #[error("{}: not a valid safetensors file: {reason}", .path.display())]
+    Safetensors {
+        /// The file involved.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+
+    /// A tensor handed to us has the wrong rank, dtype, size or values.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// A pyramid level cannot be pooled from the feature map under the chosen rule.
+    #[error("{0}")]
+    LevelDoesNotFit(String),
+
+    /// A model or layer configuration is inconsistent.
+    #[error("invalid config: {0}")]
+    Config(String),
+
+    /// A state_dict does not match the module: every problem, listed together.
+    #[error("state_dict does not match {module}: {}", .problems.join("; "))]
+    StateDict {
+        /// The module the state_dict was loaded into.
+        module: String,
+        /// One entry per missing, unexpected, shape- or dtype-mismatched key.
+        problems: Vec<String>,
+    },
+
+    /// An output file exists and overwriting was not asked for.
+    #[error("{} already exists (pass --force to overwrite)", .0.display())]
+    OutputExists(PathBuf),
+}
+
+/// Library result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// libtorch errors carry a C++ backtrace after the first line; users need the first line.
+fn first_line(s: &str) -> &str {
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or(s)
+}

@@ -1,0 +1,171 @@
+//! `torch.nn` layers with fallible forwards, registered under PyTorch's state_dict names.
+//!
+//! tch's own `nn` layers panic on bad input; user tensors reach these, so every forward here
+//! goes through tch's `f_` ops and returns [`Result`].
+
+use tch::nn::{self, Init};
+use tch::{Kind, Tensor};
+
+use crate::error::Result;
+
+/// Hyper-parameters of [`Conv2d`] beyond channels and kernel size (PyTorch defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2dConfig {
+    /// Stride (both axes).
+    pub stride: i64,
+    /// Zero padding (both axes).
+    pub padding: i64,
+    /// Dilation (both axes).
+    pub dilation: i64,
+    /// Groups.
+    pub groups: i64,
+    /// Whether the layer has a bias.
+    pub bias: bool,
+}
+
+impl Default for Conv2dConfig {
+    fn default() -> Self {
+        Self { stride: 1, padding: 0, dilation: 1, groups: 1, bias: true }
+    }
+}
+
+/// `torch.nn.Conv2d`: keys `weight` `[c_out, c_in / groups, k, k]` and optional `bias` `[c_out]`.
+#[derive(Debug)]
+pub struct Conv2d {
+    /// Filter bank.
+    pub weight: Tensor,
+    /// Per-output-channel bias.
+    pub bias: Option<Tensor>,
+    /// Stride, padding, dilation, groups.
+    pub config: Conv2dConfig,
+}
+
+impl Conv2d {
+    /// A randomly initialised convolution (PyTorch's kaiming-uniform scheme) under `p`.
+    pub fn new(p: nn::Path, c_in: i64, c_out: i64, k: i64, config: Conv2dConfig) -> Self {
+        let fan_in = c_in / config.groups * k * k;
+        let weight = p.var("weight", &[c_out, c_in / config.groups, k, k], torch_default_init(fan_in));
+        let bias = config.bias.then(|| p.var("bias", &[c_out], torch_default_init(fan_in)));
+        Self { weight, bias, config }
+    }
+
+    /// # Shapes
+    /// `[N, c_in, H, W]` → `[N, c_out, H', W']`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let c = &self.config;
+        Ok(x.f_conv2d(
+            &self.weight,
+            self.bias.as_ref(),
+            [c.stride, c.stride],
+            [c.padding, c.padding],
+            [c.dilation, c.dilation],
+            c.groups,
+        )?)
+    }
+}
+
+/// `torch.nn.BatchNorm2d` with affine weights and running statistics.
+///
+/// Keys: `weight`, `bias`, `running_mean`, `running_var` (all `[C]`) and `num_batches_tracked`
+/// (int64 scalar), exactly as PyTorch's state_dict has them.
+#[derive(Debug)]
+pub struct BatchNorm2d {
+    /// γ.
+    pub weight: Tensor,
+    /// β.
+    pub bias: Tensor,
+    /// Running mean, updated in training mode.
+    pub running_mean: Tensor,
+    /// Running (unbiased) variance, updated in training mode.
+    pub running_var: Tensor,
+    /// Batches seen in training mode.
+    pub num_batches_tracked: Tensor,
+    /// Added to the variance.
+    pub eps: f64,
+    /// Running statistics update factor.
+    pub momentum: f64,
+}
+
+impl BatchNorm2d {
+    /// A fresh BatchNorm (γ = 1, β = 0, mean 0, var 1) under `p`.
+    pub fn new(p: nn::Path, c: i64, eps: f64, momentum: f64) -> Self {
+        let counter = Tensor::zeros([], (Kind::Int64, p.device()));
+        Self {
+            weight: p.var("weight", &[c], Init::Const(1.0)),
+            bias: p.var("bias", &[c], Init::Const(0.0)),
+            running_mean: p.zeros_no_train("running_mean", &[c]),
+            running_var: p.ones_no_train("running_var", &[c]),
+            num_batches_tracked: p.add("num_batches_tracked", counter, false),
+            eps,
+            momentum,
+        }
+    }
+
+    /// Normalise with the running statistics (`train = false`) or with the batch statistics,
+    /// updating the running ones in place as PyTorch does (`train = true`).
+    ///
+    /// # Shapes
+    /// `[N, C, H, W]` → `[N, C, H, W]`.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if train {
+            let mut counter = self.num_batches_tracked.shallow_clone();
+            let _incremented = tch::no_grad(|| counter.f_add_scalar_(1))?;
+        }
+        Ok(x.f_batch_norm(
+            Some(&self.weight),
+            Some(&self.bias),
+            Some(&self.running_mean),
+            Some(&self.running_var),
+            train,
+            self.momentum,
+            self.eps,
+            true,
+        )?)
+    }
+}
+
+/// `torch.nn.Linear`: keys `weight` `[out, in]` and `bias` `[out]`.
+#[derive(Debug)]
+pub struct Linear {
+    /// Weight matrix.
+    pub weight: Tensor,
+    /// Bias vector.
+    pub bias: Tensor,
+}
+
+impl Linear {
+    /// A randomly initialised linear layer (PyTorch's scheme) under `p`.
+    pub fn new(p: nn::Path, c_in: i64, c_out: i64) -> Self {
+        Self {
+            weight: p.var("weight", &[c_out, c_in], torch_default_init(c_in)),
+            bias: p.var("bias", &[c_out], torch_default_init(c_in)),
+        }
+    }
+
+    /// # Shapes
+    /// `[N, in]` → `[N, out]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.f_linear(&self.weight, Some(&self.bias))?)
+    }
+}
+
+/// PyTorch's default init for weights (`kaiming_uniform_(a = √5)`) and biases alike:
+/// U(±1/√fan_in).
+fn torch_default_init(fan_in: i64) -> Init {
+    let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+    Init::Uniform { lo: -bound, up: bound }
+}
+
+/// `F.leaky_relu(x, slope)`, bitwise equal to PyTorch's kernel (`x > 0 ? x : x · slope`, with the
+/// slope cast to the tensor's dtype; NaN stays NaN, −0 stays −0).
+///
+/// tch exposes only the default slope (0.01), which is used directly when asked for.
+///
+/// # Shapes
+/// Any shape, unchanged.
+pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor> {
+    if slope == 0.01 {
+        return Ok(x.f_leaky_relu()?);
+    }
+    Ok(x.f_where_self(&x.f_gt(0.0)?, &x.f_mul_scalar(slope)?)?)
+}

@@ -1,0 +1,58 @@
+//! The `sppnet` command line: parses arguments and dispatches to `cli::*`.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Spatial pyramid pooling on libtorch, proven bit-for-bit against upstream PyTorch.
+#[derive(Parser)]
+#[command(name = "sppnet", version, about, long_about = None)]
+struct Cli {
+    /// libtorch intra-op threads [default: $OMP_NUM_THREADS, else libtorch's choice].
+    /// Bitwise parity with PyTorch needs the same count on both sides.
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Pyramid-pool one NCHW tensor from a safetensors file.
+    Pool(cli::pool::PoolArgs),
+    /// Run the module a weights file describes on one input tensor (eval mode).
+    Forward(cli::forward::ForwardArgs),
+    /// Run the committed reference SppNet on several input sizes and print its parity with
+    /// the committed Python dumps.
+    Demo(cli::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print(); // --help, --version
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
+            eprintln!("error: {first} (see `sppnet --help`)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Pool(args) => cli::pool::run(args, cli.threads),
+        Command::Forward(args) => cli::forward::run(args, cli.threads),
+        Command::Demo(args) => cli::demo::run(args, cli.threads),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}

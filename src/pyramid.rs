@@ -1,0 +1,361 @@
+//! Spatial pyramid pooling: the bin rules and `spatial_pyramid_pool` (yueruchen's `spp_layer.py`).
+//!
+//! A pyramid level `n` max-pools a feature map into `n × n` bins. How the bins are laid out is
+//! the [`Rule`]: the window, stride and padding along each axis are computed independently from
+//! that axis's length (NOTES §4).
+
+use std::fmt;
+use std::str::FromStr;
+
+use tch::{Kind, Tensor};
+
+use crate::error::{Error, Result};
+
+/// How a pyramid level's `n` bins are laid over an axis of length `a`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rule {
+    /// yueruchen/sppnet-pytorch: window `k = ceil(a/n)`, stride `k`,
+    /// padding `floor((k·n − a + 1) / 2)` (integer division: the only reading of upstream's
+    /// `/2` that runs). PyTorch refuses padding above `k / 2`, so some sizes fail.
+    #[default]
+    Yueruchen,
+    /// `adaptive_max_pool2d(n)`: bin `i` covers `[floor(i·a/n), ceil((i+1)·a/n))`. Always `n` bins.
+    Adaptive,
+    /// He et al. 2014: window `ceil(a/n)`, stride `floor(a/n)`, no padding. Can give ≠ n bins.
+    Paper,
+}
+
+impl Rule {
+    /// All rules, in a fixed order.
+    pub const ALL: [Rule; 3] = [Rule::Yueruchen, Rule::Adaptive, Rule::Paper];
+
+    /// The lower-case name used on the command line and in checkpoint metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Yueruchen => "yueruchen",
+            Rule::Adaptive => "adaptive",
+            Rule::Paper => "paper",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Rule {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Rule::ALL
+            .into_iter()
+            .find(|r| r.name() == s.to_ascii_lowercase())
+            .ok_or_else(|| Error::Config(format!("unknown rule `{s}` (yueruchen, adaptive, paper)")))
+    }
+}
+
+/// A max-pool window along one axis, as passed to `max_pool2d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AxisWindow {
+    /// Window length.
+    pub kernel: i64,
+    /// Step between windows.
+    pub stride: i64,
+    /// Implicit −inf padding on each side.
+    pub padding: i64,
+}
+
+/// How one level is pooled: a fixed window per axis, or adaptive pooling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LevelPlan {
+    /// `max_pool2d` with these windows (height, width).
+    Window {
+        /// Window along the height.
+        h: AxisWindow,
+        /// Window along the width.
+        w: AxisWindow,
+    },
+    /// `adaptive_max_pool2d([n, n])`.
+    Adaptive,
+}
+
+/// Output length of PyTorch's `max_pool2d` along one axis (`pooling_output_shape`, floor mode),
+/// or why PyTorch refuses the window.
+fn torch_pool_len(a: i64, w: AxisWindow) -> std::result::Result<i64, String> {
+    if w.stride <= 0 {
+        return Err(format!(
+            "stride would be {} (PyTorch needs > 0)",
+            w.stride
+        ));
+    }
+    if w.padding > w.kernel / 2 {
+        return Err(format!(
+            "padding {} exceeds half the window {} (PyTorch refuses it)",
+            w.padding, w.kernel
+        ));
+    }
+    let out = (a + 2 * w.padding - w.kernel).div_euclid(w.stride) + 1;
+    if out < 1 {
+        return Err(format!("the pool would have output length {out}"));
+    }
+    Ok(out)
+}
+
+/// The window `rule` gives level `n` on an axis of length `a`, or why it cannot pool it.
+///
+/// `Ok(None)` means adaptive pooling. An error is returned where PyTorch would refuse the
+/// window, and where the window would not give exactly `n` bins.
+pub fn axis_window(rule: Rule, a: i64, n: i64) -> std::result::Result<Option<AxisWindow>, String> {
+    if n < 1 {
+        return Err(format!("level {n} is not a positive bin count"));
+    }
+    if a < 1 {
+        return Err(format!("the axis has length {a}"));
+    }
+    let k = (a + n - 1) / n;
+    let window = match rule {
+        Rule::Adaptive => return Ok(None),
+        Rule::Yueruchen => AxisWindow {
+            kernel: k,
+            stride: k,
+            padding: (k * n - a + 1) / 2,
+        },
+        Rule::Paper => AxisWindow {
+            kernel: k,
+            stride: a / n,
+            padding: 0,
+        },
+    };
+    let bins = torch_pool_len(a, window)?;
+    if bins != n {
+        return Err(format!("window {k} stride {} gives {bins} bins, not {n}", window.stride));
+    }
+    Ok(Some(window))
+}
+
+/// Whether `rule` can pool every level in `levels` from an axis of length `side`.
+pub fn accepts(rule: Rule, levels: &[i64], side: i64) -> bool {
+    levels.iter().all(|&n| axis_window(rule, side, n).is_ok())
+}
+
+/// The axis lengths in `sides` that `rule` accepts for every level in `levels`.
+///
+/// A map of height `h` and width `w` is accepted exactly when both `h` and `w` are.
+pub fn accepted_sides(rule: Rule, levels: &[i64], sides: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    sides
+        .into_iter()
+        .filter(|&s| accepts(rule, levels, s))
+        .collect()
+}
+
+/// The nearest accepted axis lengths below and above `side` (either may not exist below).
+pub fn nearest_accepted(rule: Rule, levels: &[i64], side: i64) -> (Option<i64>, Option<i64>) {
+    let below = (1..side).rev().find(|&s| accepts(rule, levels, s));
+    // Beyond max(n)² every rule accepts every level (window ≥ n ≥ twice the padding), so the
+    // search upward always ends.
+    let top = levels.iter().copied().max().unwrap_or(1).max(1);
+    let limit = side + top * top + top + 1;
+    let above = (side + 1..=limit).find(|&s| accepts(rule, levels, s));
+    (below, above)
+}
+
+/// Plan every level for an `h × w` map, or explain the first level that does not fit.
+pub fn plan_levels(rule: Rule, levels: &[i64], h: i64, w: i64) -> Result<Vec<LevelPlan>> {
+    if levels.is_empty() {
+        return Err(Error::Config("the pyramid has no levels".into()));
+    }
+    levels
+        .iter()
+        .map(|&n| {
+            let hw = axis_window(rule, h, n).map_err(|why| misfit(rule, levels, n, h, w, "height", h, why))?;
+            let ww = axis_window(rule, w, n).map_err(|why| misfit(rule, levels, n, h, w, "width", w, why))?;
+            Ok(match (hw, ww) {
+                (Some(h), Some(w)) => LevelPlan::Window { h, w },
+                _ => LevelPlan::Adaptive,
+            })
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn misfit(rule: Rule, levels: &[i64], n: i64, h: i64, w: i64, axis: &str, side: i64, why: String) -> Error {
+    if n < 1 {
+        return Error::Config(format!("pyramid levels must be ≥ 1, got {levels:?}"));
+    }
+    let (below, above) = nearest_accepted(rule, levels, side);
+    let near: Vec<String> = below.into_iter().chain(above).map(|s| s.to_string()).collect();
+    let hint = if rule == Rule::Adaptive {
+        String::new()
+    } else {
+        "; or use Rule::Adaptive (--rule adaptive), which pools any size".to_string()
+    };
+    Error::LevelDoesNotFit(format!(
+        "level {n} cannot pool a {h}×{w} map under the {rule} rule: along the {axis} ({side}) {why}; \
+         nearest {axis}s this rule accepts for levels {levels:?}: {}{hint}",
+        if near.is_empty() { "none".to_string() } else { near.join(", ") }
+    ))
+}
+
+/// Length of the pooled vector for `channels` channels: `C · Σ n²`.
+pub fn output_len(levels: &[i64], channels: i64) -> i64 {
+    channels * levels.iter().map(|n| n * n).sum::<i64>()
+}
+
+/// Check that `x` is a non-empty NCHW floating-point tensor; returns `(n, c, h, w)`.
+pub fn check_nchw(x: &Tensor, what: &str) -> Result<(i64, i64, i64, i64)> {
+    let size = x.size();
+    let &[n, c, h, w] = size.as_slice() else {
+        return Err(Error::InvalidInput(format!(
+            "{what} must be NCHW (rank 4), got rank {} with shape {size:?}",
+            size.len()
+        )));
+    };
+    if !matches!(x.kind(), Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16) {
+        return Err(Error::InvalidInput(format!(
+            "{what} must be floating point (f32, f64, f16, bf16), got {:?}",
+            x.kind()
+        )));
+    }
+    if n == 0 || c == 0 || h == 0 || w == 0 {
+        return Err(Error::InvalidInput(format!("{what} is empty: shape {size:?}")));
+    }
+    Ok((n, c, h, w))
+}
+
+/// Spatial pyramid pooling of an NCHW map into one fixed-length row per sample.
+///
+/// Levels are pooled in the order given; each level's `[N, C, n, n]` result is flattened like
+/// torch's `view(N, -1)` (channel-major) and the levels are concatenated. Unlike upstream, whose
+/// `num_sample` is hard-coded to 1, every sample gets its own row. NaN and ±inf propagate exactly
+/// as in PyTorch's max pooling. Works on any device and float dtype, and on non-contiguous input.
+///
+/// # Shapes
+/// `x: [N, C, H, W]` → `[N, C · Σ n²]`.
+///
+/// # Errors
+/// A non-NCHW, empty or integer tensor; an empty or non-positive level list; a level that
+/// `rule` cannot pool from `H × W` (the error names the level, the map size and the nearest
+/// sizes the rule accepts).
+pub fn spatial_pyramid_pool(x: &Tensor, levels: &[i64], rule: Rule) -> Result<Tensor> {
+    let (n, _, h, w) = check_nchw(x, "the SPP input")?;
+    let plans = plan_levels(rule, levels, h, w)?;
+    let parts = plans
+        .iter()
+        .zip(levels)
+        .map(|(plan, &level)| {
+            let pooled = match *plan {
+                LevelPlan::Window { h, w } => x.f_max_pool2d(
+                    [h.kernel, w.kernel],
+                    [h.stride, w.stride],
+                    [h.padding, w.padding],
+                    [1, 1],
+                    false,
+                )?,
+                LevelPlan::Adaptive => x.f_adaptive_max_pool2d([level, level])?.0,
+            };
+            Ok(pooled.f_reshape([n, -1])?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Tensor::f_cat(&parts, 1)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn win(k: i64, s: i64, p: i64) -> Option<AxisWindow> {
+        Some(AxisWindow { kernel: k, stride: s, padding: p })
+    }
+
+    #[test]
+    fn yueruchen_windows_match_the_notes() {
+        assert_eq!(axis_window(Rule::Yueruchen, 13, 4), Ok(win(4, 4, 2)));
+        assert_eq!(axis_window(Rule::Yueruchen, 13, 2), Ok(win(7, 7, 1)));
+        assert_eq!(axis_window(Rule::Yueruchen, 13, 1), Ok(win(13, 13, 0)));
+        // Padding above half the window: PyTorch refuses (NOTES §3).
+        assert!(axis_window(Rule::Yueruchen, 5, 4).unwrap_err().contains("padding 2"));
+        assert!(axis_window(Rule::Yueruchen, 9, 4).is_err());
+        assert!(axis_window(Rule::Yueruchen, 1, 4).is_err());
+    }
+
+    #[test]
+    fn paper_rule_rejects_wrong_bin_counts() {
+        assert_eq!(axis_window(Rule::Paper, 13, 4), Ok(win(4, 3, 0)));
+        assert!(axis_window(Rule::Paper, 11, 4).unwrap_err().contains("5 bins"));
+        assert!(axis_window(Rule::Paper, 3, 4).unwrap_err().contains("stride"));
+    }
+
+    #[test]
+    fn adaptive_accepts_everything_positive() {
+        assert!((1..=64).all(|a| accepts(Rule::Adaptive, &[6, 3, 2, 1], a)));
+        assert!(axis_window(Rule::Adaptive, 0, 1).is_err());
+        assert!(axis_window(Rule::Adaptive, 4, 0).is_err());
+    }
+
+    #[test]
+    fn large_sides_always_accepted() {
+        for rule in Rule::ALL {
+            for a in 36..200 {
+                assert!(accepts(rule, &[6, 3, 2, 1], a), "{rule} {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn nearest_sizes_bracket_a_rejected_side() {
+        assert_eq!(nearest_accepted(Rule::Yueruchen, &[4, 2, 1], 5), (Some(4), Some(6)));
+        let (below, above) = nearest_accepted(Rule::Paper, &[4, 2, 1], 11);
+        assert!(below.is_some_and(|s| accepts(Rule::Paper, &[4, 2, 1], s)));
+        assert!(above.is_some_and(|s| s > 11));
+    }
+
+    #[test]
+    fn misfit_error_names_level_size_and_alternatives() {
+        let err = plan_levels(Rule::Yueruchen, &[4, 2, 1], 5, 13).unwrap_err().to_string();
+        assert!(err.contains("level 4") && err.contains("5×13") && err.contains("height"), "{err}");
+        assert!(err.contains("4, 6") && err.contains("Rule::Adaptive"), "{err}");
+        assert!(!err.contains('\n'));
+        assert!(matches!(plan_levels(Rule::Adaptive, &[], 4, 4), Err(Error::Config(_))));
+        assert!(matches!(plan_levels(Rule::Adaptive, &[2, 0], 4, 4), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn output_len_sums_squares() {
+        assert_eq!(output_len(&[4, 2, 1], 512), 10752);
+        assert_eq!(output_len(&[6, 3, 2, 1], 1), 50);
+    }
+
+    #[test]
+    fn rule_parses_and_prints() {
+        for r in Rule::ALL {
+            assert_eq!(r.name().parse::<Rule>().unwrap(), r);
+        }
+        assert!("bogus".parse::<Rule>().is_err());
+        assert_eq!(Rule::default(), Rule::Yueruchen);
+    }
+
+    #[test]
+    fn bad_tensors_are_refused() {
+        let int = Tensor::zeros([1, 1, 4, 4], (Kind::Int64, tch::Device::Cpu));
+        assert!(spatial_pyramid_pool(&int, &[1], Rule::Adaptive).unwrap_err().to_string().contains("floating"));
+        let rank3 = Tensor::zeros([1, 4, 4], (Kind::Float, tch::Device::Cpu));
+        assert!(spatial_pyramid_pool(&rank3, &[1], Rule::Adaptive).unwrap_err().to_string().contains("rank 3"));
+        let empty = Tensor::zeros([0, 1, 4, 4], (Kind::Float, tch::Device::Cpu));
+        assert!(spatial_pyramid_pool(&empty, &[1], Rule::Adaptive).unwrap_err().to_string().contains("empty"));
+    }
+
+    #[test]
+    fn pooled_rows_are_per_sample_and_non_contiguous_input_works() {
+        let x = Tensor::randn([3, 2, 13, 13], (Kind::Float, tch::Device::Cpu));
+        let y = spatial_pyramid_pool(&x, &[4, 2, 1], Rule::Yueruchen).unwrap();
+        assert_eq!(y.size(), [3, 42]);
+        let row1 = spatial_pyramid_pool(&x.narrow(0, 1, 1), &[4, 2, 1], Rule::Yueruchen).unwrap();
+        assert!(y.narrow(0, 1, 1).equal(&row1));
+        let xt = x.transpose(2, 3);
+        assert!(!xt.is_contiguous());
+        let yt = spatial_pyramid_pool(&xt, &[4, 2, 1], Rule::Yueruchen).unwrap();
+        assert!(yt.equal(&spatial_pyramid_pool(&xt.contiguous(), &[4, 2, 1], Rule::Yueruchen).unwrap()));
+    }
+}

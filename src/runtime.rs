@@ -1,0 +1,70 @@
+//! Process-wide runtime settings: device choice, intra-op threads, input sanity checks.
+
+use tch::{Device, Tensor};
+
+use crate::error::{Error, Result};
+
+/// Parse `auto`, `cpu`, `cuda` or `cuda:N`. `auto` is CUDA device 0 when CUDA is available, else
+/// the CPU; asking for CUDA where there is none (or for a device index past the last) is an error.
+pub fn parse_device(s: &str) -> Result<Device> {
+    let cuda = |i: usize| {
+        let n = tch::Cuda::device_count() as usize;
+        if i < n {
+            Ok(Device::Cuda(i))
+        } else if n == 0 {
+            Err(Error::Config(format!("device `{s}` asked for, but libtorch sees no CUDA device")))
+        } else {
+            Err(Error::Config(format!("device `{s}` asked for, but libtorch sees only {n} CUDA device(s)")))
+        }
+    };
+    match s {
+        "auto" => Ok(Device::cuda_if_available()),
+        "cpu" => Ok(Device::Cpu),
+        "cuda" => cuda(0),
+        _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
+            Some(Ok(i)) => cuda(i),
+            _ => Err(Error::Config(format!("unknown device `{s}` (auto, cpu, cuda, cuda:N)"))),
+        },
+    }
+}
+
+/// Set libtorch's intra-op thread count: `threads` when given, else `OMP_NUM_THREADS` when set,
+/// else libtorch's default. Returns the count in force.
+///
+/// Bitwise parity of convolutions and linear layers with PyTorch needs the same count on both
+/// sides (NOTES §8).
+pub fn configure_threads(threads: Option<usize>) -> Result<i32> {
+    let from_env = || -> Result<Option<usize>> {
+        match std::env::var("OMP_NUM_THREADS") {
+            Ok(v) if !v.trim().is_empty() => v
+                .trim()
+                .parse::<usize>()
+                .map(Some)
+                .map_err(|_| Error::Config(format!("OMP_NUM_THREADS=`{v}` is not a thread count"))),
+            _ => Ok(None),
+        }
+    };
+    let wanted = match threads {
+        Some(n) => Some(n),
+        None => from_env()?,
+    };
+    if let Some(n) = wanted {
+        if n == 0 || n > 1024 {
+            return Err(Error::Config(format!("thread count must be 1..=1024, got {n}")));
+        }
+        tch::set_num_threads(n as i32);
+    }
+    Ok(tch::get_num_threads())
+}
+
+/// Refuse tensors holding NaN or ±inf (command-line inputs; the library itself passes them
+/// through as PyTorch does).
+pub fn check_finite(x: &Tensor, what: &str) -> Result<()> {
+    let bad = x.f_isfinite()?.f_logical_not()?.f_sum(tch::Kind::Int64)?.f_int64_value(&[])?;
+    if bad > 0 {
+        return Err(Error::InvalidInput(format!(
+            "{what} holds {bad} NaN or infinite value(s) (pass --allow-nonfinite to run it anyway)"
+        )));
+    }
+    Ok(())
+}
