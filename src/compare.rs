@@ -48,12 +48,20 @@ fn ulp_distance(a: f64, b: f64, double: bool) -> u64 {
         _ => {}
     }
     let (ia, ib) = if double {
-        (ordered(a.to_bits() as i64, i64::MIN), ordered(b.to_bits() as i64, i64::MIN))
+        (
+            ordered(a.to_bits() as i64, i64::MIN),
+            ordered(b.to_bits() as i64, i64::MIN),
+        )
     } else {
         let sign = 1i64 << 31;
-        (ordered((a as f32).to_bits() as i64, sign), ordered((b as f32).to_bits() as i64, sign))
+        (
+            ordered((a as f32).to_bits() as i64, sign),
+            ordered((b as f32).to_bits() as i64, sign),
+        )
     };
-    (ia as i128 - ib as i128).unsigned_abs().min(u64::MAX as u128) as u64
+    (ia as i128 - ib as i128)
+        .unsigned_abs()
+        .min(u64::MAX as u128) as u64
 }
 
 /// Compare `actual` with `expected` element by element (on the CPU, any devices in).
@@ -70,18 +78,30 @@ pub fn diff(actual: &Tensor, expected: &Tensor) -> Result<Diff> {
     }
     let bitwise = actual.kind() == expected.kind() && host_bytes(actual)? == host_bytes(expected)?;
     let as_f64 = |t: &Tensor| -> Result<Vec<f64>> {
-        Ok(Vec::<f64>::try_from(t.f_to_device(Device::Cpu)?.f_to_kind(Kind::Double)?.f_flatten(0, -1)?)?)
+        Ok(Vec::<f64>::try_from(
+            t.f_to_device(Device::Cpu)?
+                .f_to_kind(Kind::Double)?
+                .f_flatten(0, -1)?,
+        )?)
     };
     let (a, b) = (as_f64(actual)?, as_f64(expected)?);
     let double = expected.kind() == Kind::Double;
     let mut max_abs = 0f64;
     let mut max_ulp = 0u64;
     for (&x, &y) in a.iter().zip(&b) {
-        let abs = if x == y || (x.is_nan() && y.is_nan()) { 0.0 } else { (x - y).abs() };
+        let abs = if x == y || (x.is_nan() && y.is_nan()) {
+            0.0
+        } else {
+            (x - y).abs()
+        };
         max_abs = max_abs.max(if abs.is_nan() { f64::INFINITY } else { abs });
         max_ulp = max_ulp.max(ulp_distance(x, y, double));
     }
-    Ok(Diff { bitwise, max_abs, max_ulp })
+    Ok(Diff {
+        bitwise,
+        max_abs,
+        max_ulp,
+    })
 }
 
 #[cfg(test)]
@@ -97,7 +117,10 @@ mod tests {
         let tiny = f32::from_bits(1) as f64;
         assert_eq!(ulp_distance(-tiny, tiny, false), 2);
         assert_eq!(ulp_distance(f64::NAN, 1.0, false), u64::MAX);
-        assert_eq!(ulp_distance(1.0, f64::from_bits(1.0f64.to_bits() + 5), true), 5);
+        assert_eq!(
+            ulp_distance(1.0, f64::from_bits(1.0f64.to_bits() + 5), true),
+            5
+        );
     }
 
     #[test]

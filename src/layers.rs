@@ -25,7 +25,13 @@ pub struct Conv2dConfig {
 
 impl Default for Conv2dConfig {
     fn default() -> Self {
-        Self { stride: 1, padding: 0, dilation: 1, groups: 1, bias: true }
+        Self {
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+            groups: 1,
+            bias: true,
+        }
     }
 }
 
@@ -44,9 +50,19 @@ impl Conv2d {
     /// A randomly initialised convolution (PyTorch's kaiming-uniform scheme) under `p`.
     pub fn new(p: nn::Path, c_in: i64, c_out: i64, k: i64, config: Conv2dConfig) -> Self {
         let fan_in = c_in / config.groups * k * k;
-        let weight = p.var("weight", &[c_out, c_in / config.groups, k, k], torch_default_init(fan_in));
-        let bias = config.bias.then(|| p.var("bias", &[c_out], torch_default_init(fan_in)));
-        Self { weight, bias, config }
+        let weight = p.var(
+            "weight",
+            &[c_out, c_in / config.groups, k, k],
+            torch_default_init(fan_in),
+        );
+        let bias = config
+            .bias
+            .then(|| p.var("bias", &[c_out], torch_default_init(fan_in)));
+        Self {
+            weight,
+            bias,
+            config,
+        }
     }
 
     /// # Shapes
@@ -153,7 +169,10 @@ impl Linear {
 /// U(±1/√fan_in).
 fn torch_default_init(fan_in: i64) -> Init {
     let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
-    Init::Uniform { lo: -bound, up: bound }
+    Init::Uniform {
+        lo: -bound,
+        up: bound,
+    }
 }
 
 /// `F.leaky_relu(x, slope)`, bitwise equal to PyTorch's kernel (`x > 0 ? x : x · slope`, with the

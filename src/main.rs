@@ -37,9 +37,18 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
+            // clap's message: "error: …" and indented details, a blank line, then usage.
             let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
-            eprintln!("error: {first} (see `sppnet --help`)");
+            let head: Vec<&str> = msg
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let head = head.join(" ");
+            eprintln!(
+                "error: {} (see `sppnet --help`)",
+                head.trim_start_matches("error: ")
+            );
             return ExitCode::FAILURE;
         }
     };

@@ -48,13 +48,24 @@ impl Arch {
     pub fn of_file(file: &TensorFile, overrides: &Overrides) -> Result<(Arch, String)> {
         let (mut config, how) = match file.metadata.get(META_ARCH).map(String::as_str) {
             Some("sppnet") => {
-                let json = file.metadata.get(META_CONFIG).map(String::as_str).unwrap_or("{}");
+                let json = file
+                    .metadata
+                    .get(META_CONFIG)
+                    .map(String::as_str)
+                    .unwrap_or("{}");
                 let config: SppNetConfig = serde_json::from_str(json)
                     .map_err(|e| Error::Config(format!("bad `{META_CONFIG}` metadata: {e}")))?;
                 (config, "config from the file's metadata".to_string())
             }
-            Some(other) => return Err(Error::Config(format!("unknown architecture `{other}` in `{META_ARCH}` metadata"))),
-            None => (infer_sppnet(file, overrides)?, "no sppnet metadata: SppNet sizes inferred from tensor shapes".to_string()),
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "unknown architecture `{other}` in `{META_ARCH}` metadata"
+                )))
+            }
+            None => (
+                infer_sppnet(file, overrides)?,
+                "no sppnet metadata: SppNet sizes inferred from tensor shapes".to_string(),
+            ),
         };
         if let Some(levels) = &overrides.levels {
             config.levels = levels.clone();
@@ -80,11 +91,15 @@ impl Arch {
 
 fn dims(file: &TensorFile, key: &str, rank: usize) -> Result<Vec<i64>> {
     let t = file.get(key).ok_or_else(|| {
-        Error::Config(format!("no `{META_ARCH}` metadata and no `{key}` tensor: not an SppNet state_dict"))
+        Error::Config(format!(
+            "no `{META_ARCH}` metadata and no `{key}` tensor: not an SppNet state_dict"
+        ))
     })?;
     let size = t.size();
     if size.len() != rank {
-        return Err(Error::Config(format!("`{key}` has shape {size:?}, expected rank {rank}")));
+        return Err(Error::Config(format!(
+            "`{key}` has shape {size:?}, expected rank {rank}"
+        )));
     }
     Ok(size)
 }
@@ -96,7 +111,10 @@ fn infer_sppnet(file: &TensorFile, overrides: &Overrides) -> Result<SppNetConfig
     let config = SppNetConfig {
         input_nc: conv1[1],
         ndf: conv1[0],
-        levels: overrides.levels.clone().unwrap_or_else(|| SppNetConfig::default().levels),
+        levels: overrides
+            .levels
+            .clone()
+            .unwrap_or_else(|| SppNetConfig::default().levels),
         hidden: fc1[0],
         classes: fc2[0],
         rule: overrides.rule.unwrap_or_default(),
@@ -142,7 +160,11 @@ impl Model {
 
     /// Build the model a safetensors file describes and load its weights strictly.
     /// Returns the model and a sentence saying where its config came from.
-    pub fn load(path: impl AsRef<Path>, device: Device, overrides: &Overrides) -> Result<(Model, String)> {
+    pub fn load(
+        path: impl AsRef<Path>,
+        device: Device,
+        overrides: &Overrides,
+    ) -> Result<(Model, String)> {
         let file = read_safetensors(path)?;
         let (arch, how) = Arch::of_file(&file, overrides)?;
         let model = Model::new(arch, device)?;
@@ -164,7 +186,12 @@ impl Model {
 
     /// Save weights and architecture as a self-describing safetensors file, atomically.
     pub fn save(&self, path: impl AsRef<Path>, overwrite: bool) -> Result<()> {
-        write_safetensors(path, &self.state_dict(), &self.arch.to_metadata(), overwrite)
+        write_safetensors(
+            path,
+            &self.state_dict(),
+            &self.arch.to_metadata(),
+            overwrite,
+        )
     }
 
     /// The architecture's name, as in the metadata.

@@ -52,7 +52,9 @@ impl FromStr for Rule {
         Rule::ALL
             .into_iter()
             .find(|r| r.name() == s.to_ascii_lowercase())
-            .ok_or_else(|| Error::Config(format!("unknown rule `{s}` (yueruchen, adaptive, paper)")))
+            .ok_or_else(|| {
+                Error::Config(format!("unknown rule `{s}` (yueruchen, adaptive, paper)"))
+            })
     }
 }
 
@@ -85,10 +87,7 @@ pub enum LevelPlan {
 /// or why PyTorch refuses the window.
 fn torch_pool_len(a: i64, w: AxisWindow) -> std::result::Result<i64, String> {
     if w.stride <= 0 {
-        return Err(format!(
-            "stride would be {} (PyTorch needs > 0)",
-            w.stride
-        ));
+        return Err(format!("stride would be {} (PyTorch needs > 0)", w.stride));
     }
     if w.padding > w.kernel / 2 {
         return Err(format!(
@@ -130,7 +129,10 @@ pub fn axis_window(rule: Rule, a: i64, n: i64) -> std::result::Result<Option<Axi
     };
     let bins = torch_pool_len(a, window)?;
     if bins != n {
-        return Err(format!("window {k} stride {} gives {bins} bins, not {n}", window.stride));
+        return Err(format!(
+            "window {k} stride {} gives {bins} bins, not {n}",
+            window.stride
+        ));
     }
     Ok(Some(window))
 }
@@ -143,7 +145,11 @@ pub fn accepts(rule: Rule, levels: &[i64], side: i64) -> bool {
 /// The axis lengths in `sides` that `rule` accepts for every level in `levels`.
 ///
 /// A map of height `h` and width `w` is accepted exactly when both `h` and `w` are.
-pub fn accepted_sides(rule: Rule, levels: &[i64], sides: impl IntoIterator<Item = i64>) -> Vec<i64> {
+pub fn accepted_sides(
+    rule: Rule,
+    levels: &[i64],
+    sides: impl IntoIterator<Item = i64>,
+) -> Vec<i64> {
     sides
         .into_iter()
         .filter(|&s| accepts(rule, levels, s))
@@ -169,8 +175,10 @@ pub fn plan_levels(rule: Rule, levels: &[i64], h: i64, w: i64) -> Result<Vec<Lev
     levels
         .iter()
         .map(|&n| {
-            let hw = axis_window(rule, h, n).map_err(|why| misfit(rule, levels, n, h, w, "height", h, why))?;
-            let ww = axis_window(rule, w, n).map_err(|why| misfit(rule, levels, n, h, w, "width", w, why))?;
+            let hw = axis_window(rule, h, n)
+                .map_err(|why| misfit(rule, levels, n, h, w, "height", h, why))?;
+            let ww = axis_window(rule, w, n)
+                .map_err(|why| misfit(rule, levels, n, h, w, "width", w, why))?;
             Ok(match (hw, ww) {
                 (Some(h), Some(w)) => LevelPlan::Window { h, w },
                 _ => LevelPlan::Adaptive,
@@ -180,12 +188,25 @@ pub fn plan_levels(rule: Rule, levels: &[i64], h: i64, w: i64) -> Result<Vec<Lev
 }
 
 #[allow(clippy::too_many_arguments)]
-fn misfit(rule: Rule, levels: &[i64], n: i64, h: i64, w: i64, axis: &str, side: i64, why: String) -> Error {
+fn misfit(
+    rule: Rule,
+    levels: &[i64],
+    n: i64,
+    h: i64,
+    w: i64,
+    axis: &str,
+    side: i64,
+    why: String,
+) -> Error {
     if n < 1 {
         return Error::Config(format!("pyramid levels must be ≥ 1, got {levels:?}"));
     }
     let (below, above) = nearest_accepted(rule, levels, side);
-    let near: Vec<String> = below.into_iter().chain(above).map(|s| s.to_string()).collect();
+    let near: Vec<String> = below
+        .into_iter()
+        .chain(above)
+        .map(|s| s.to_string())
+        .collect();
     let hint = if rule == Rule::Adaptive {
         String::new()
     } else {
@@ -212,14 +233,19 @@ pub fn check_nchw(x: &Tensor, what: &str) -> Result<(i64, i64, i64, i64)> {
             size.len()
         )));
     };
-    if !matches!(x.kind(), Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16) {
+    if !matches!(
+        x.kind(),
+        Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16
+    ) {
         return Err(Error::InvalidInput(format!(
             "{what} must be floating point (f32, f64, f16, bf16), got {:?}",
             x.kind()
         )));
     }
     if n == 0 || c == 0 || h == 0 || w == 0 {
-        return Err(Error::InvalidInput(format!("{what} is empty: shape {size:?}")));
+        return Err(Error::InvalidInput(format!(
+            "{what} is empty: shape {size:?}"
+        )));
     }
     Ok((n, c, h, w))
 }
@@ -266,7 +292,11 @@ mod tests {
     use super::*;
 
     fn win(k: i64, s: i64, p: i64) -> Option<AxisWindow> {
-        Some(AxisWindow { kernel: k, stride: s, padding: p })
+        Some(AxisWindow {
+            kernel: k,
+            stride: s,
+            padding: p,
+        })
     }
 
     #[test]
@@ -275,7 +305,9 @@ mod tests {
         assert_eq!(axis_window(Rule::Yueruchen, 13, 2), Ok(win(7, 7, 1)));
         assert_eq!(axis_window(Rule::Yueruchen, 13, 1), Ok(win(13, 13, 0)));
         // Padding above half the window: PyTorch refuses (NOTES §3).
-        assert!(axis_window(Rule::Yueruchen, 5, 4).unwrap_err().contains("padding 2"));
+        assert!(axis_window(Rule::Yueruchen, 5, 4)
+            .unwrap_err()
+            .contains("padding 2"));
         assert!(axis_window(Rule::Yueruchen, 9, 4).is_err());
         assert!(axis_window(Rule::Yueruchen, 1, 4).is_err());
     }
@@ -283,8 +315,12 @@ mod tests {
     #[test]
     fn paper_rule_rejects_wrong_bin_counts() {
         assert_eq!(axis_window(Rule::Paper, 13, 4), Ok(win(4, 3, 0)));
-        assert!(axis_window(Rule::Paper, 11, 4).unwrap_err().contains("5 bins"));
-        assert!(axis_window(Rule::Paper, 3, 4).unwrap_err().contains("stride"));
+        assert!(axis_window(Rule::Paper, 11, 4)
+            .unwrap_err()
+            .contains("5 bins"));
+        assert!(axis_window(Rule::Paper, 3, 4)
+            .unwrap_err()
+            .contains("stride"));
     }
 
     #[test]
@@ -305,7 +341,10 @@ mod tests {
 
     #[test]
     fn nearest_sizes_bracket_a_rejected_side() {
-        assert_eq!(nearest_accepted(Rule::Yueruchen, &[4, 2, 1], 5), (Some(4), Some(6)));
+        assert_eq!(
+            nearest_accepted(Rule::Yueruchen, &[4, 2, 1], 5),
+            (Some(4), Some(6))
+        );
         let (below, above) = nearest_accepted(Rule::Paper, &[4, 2, 1], 11);
         assert!(below.is_some_and(|s| accepts(Rule::Paper, &[4, 2, 1], s)));
         assert!(above.is_some_and(|s| s > 11));
@@ -313,12 +352,26 @@ mod tests {
 
     #[test]
     fn misfit_error_names_level_size_and_alternatives() {
-        let err = plan_levels(Rule::Yueruchen, &[4, 2, 1], 5, 13).unwrap_err().to_string();
-        assert!(err.contains("level 4") && err.contains("5×13") && err.contains("height"), "{err}");
-        assert!(err.contains("4, 6") && err.contains("Rule::Adaptive"), "{err}");
+        let err = plan_levels(Rule::Yueruchen, &[4, 2, 1], 5, 13)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("level 4") && err.contains("5×13") && err.contains("height"),
+            "{err}"
+        );
+        assert!(
+            err.contains("4, 6") && err.contains("Rule::Adaptive"),
+            "{err}"
+        );
         assert!(!err.contains('\n'));
-        assert!(matches!(plan_levels(Rule::Adaptive, &[], 4, 4), Err(Error::Config(_))));
-        assert!(matches!(plan_levels(Rule::Adaptive, &[2, 0], 4, 4), Err(Error::Config(_))));
+        assert!(matches!(
+            plan_levels(Rule::Adaptive, &[], 4, 4),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            plan_levels(Rule::Adaptive, &[2, 0], 4, 4),
+            Err(Error::Config(_))
+        ));
     }
 
     #[test]
@@ -339,11 +392,20 @@ mod tests {
     #[test]
     fn bad_tensors_are_refused() {
         let int = Tensor::zeros([1, 1, 4, 4], (Kind::Int64, tch::Device::Cpu));
-        assert!(spatial_pyramid_pool(&int, &[1], Rule::Adaptive).unwrap_err().to_string().contains("floating"));
+        assert!(spatial_pyramid_pool(&int, &[1], Rule::Adaptive)
+            .unwrap_err()
+            .to_string()
+            .contains("floating"));
         let rank3 = Tensor::zeros([1, 4, 4], (Kind::Float, tch::Device::Cpu));
-        assert!(spatial_pyramid_pool(&rank3, &[1], Rule::Adaptive).unwrap_err().to_string().contains("rank 3"));
+        assert!(spatial_pyramid_pool(&rank3, &[1], Rule::Adaptive)
+            .unwrap_err()
+            .to_string()
+            .contains("rank 3"));
         let empty = Tensor::zeros([0, 1, 4, 4], (Kind::Float, tch::Device::Cpu));
-        assert!(spatial_pyramid_pool(&empty, &[1], Rule::Adaptive).unwrap_err().to_string().contains("empty"));
+        assert!(spatial_pyramid_pool(&empty, &[1], Rule::Adaptive)
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
     }
 
     #[test]
@@ -356,6 +418,8 @@ mod tests {
         let xt = x.transpose(2, 3);
         assert!(!xt.is_contiguous());
         let yt = spatial_pyramid_pool(&xt, &[4, 2, 1], Rule::Yueruchen).unwrap();
-        assert!(yt.equal(&spatial_pyramid_pool(&xt.contiguous(), &[4, 2, 1], Rule::Yueruchen).unwrap()));
+        assert!(
+            yt.equal(&spatial_pyramid_pool(&xt.contiguous(), &[4, 2, 1], Rule::Yueruchen).unwrap())
+        );
     }
 }

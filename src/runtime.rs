@@ -12,9 +12,13 @@ pub fn parse_device(s: &str) -> Result<Device> {
         if i < n {
             Ok(Device::Cuda(i))
         } else if n == 0 {
-            Err(Error::Config(format!("device `{s}` asked for, but libtorch sees no CUDA device")))
+            Err(Error::Config(format!(
+                "device `{s}` asked for, but libtorch sees no CUDA device"
+            )))
         } else {
-            Err(Error::Config(format!("device `{s}` asked for, but libtorch sees only {n} CUDA device(s)")))
+            Err(Error::Config(format!(
+                "device `{s}` asked for, but libtorch sees only {n} CUDA device(s)"
+            )))
         }
     };
     match s {
@@ -23,7 +27,9 @@ pub fn parse_device(s: &str) -> Result<Device> {
         "cuda" => cuda(0),
         _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
             Some(Ok(i)) => cuda(i),
-            _ => Err(Error::Config(format!("unknown device `{s}` (auto, cpu, cuda, cuda:N)"))),
+            _ => Err(Error::Config(format!(
+                "unknown device `{s}` (auto, cpu, cuda, cuda:N)"
+            ))),
         },
     }
 }
@@ -36,11 +42,11 @@ pub fn parse_device(s: &str) -> Result<Device> {
 pub fn configure_threads(threads: Option<usize>) -> Result<i32> {
     let from_env = || -> Result<Option<usize>> {
         match std::env::var("OMP_NUM_THREADS") {
-            Ok(v) if !v.trim().is_empty() => v
-                .trim()
-                .parse::<usize>()
-                .map(Some)
-                .map_err(|_| Error::Config(format!("OMP_NUM_THREADS=`{v}` is not a thread count"))),
+            Ok(v) if !v.trim().is_empty() => {
+                v.trim().parse::<usize>().map(Some).map_err(|_| {
+                    Error::Config(format!("OMP_NUM_THREADS=`{v}` is not a thread count"))
+                })
+            }
             _ => Ok(None),
         }
     };
@@ -50,7 +56,9 @@ pub fn configure_threads(threads: Option<usize>) -> Result<i32> {
     };
     if let Some(n) = wanted {
         if n == 0 || n > 1024 {
-            return Err(Error::Config(format!("thread count must be 1..=1024, got {n}")));
+            return Err(Error::Config(format!(
+                "thread count must be 1..=1024, got {n}"
+            )));
         }
         tch::set_num_threads(n as i32);
     }
@@ -60,7 +68,11 @@ pub fn configure_threads(threads: Option<usize>) -> Result<i32> {
 /// Refuse tensors holding NaN or ±inf (command-line inputs; the library itself passes them
 /// through as PyTorch does).
 pub fn check_finite(x: &Tensor, what: &str) -> Result<()> {
-    let bad = x.f_isfinite()?.f_logical_not()?.f_sum(tch::Kind::Int64)?.f_int64_value(&[])?;
+    let bad = x
+        .f_isfinite()?
+        .f_logical_not()?
+        .f_sum(tch::Kind::Int64)?
+        .f_int64_value(&[])?;
     if bad > 0 {
         return Err(Error::InvalidInput(format!(
             "{what} holds {bad} NaN or infinite value(s) (pass --allow-nonfinite to run it anyway)"

@@ -32,7 +32,14 @@ pub struct SppNetConfig {
 
 impl Default for SppNetConfig {
     fn default() -> Self {
-        Self { input_nc: 3, ndf: 64, levels: vec![4, 2, 1], hidden: 4096, classes: 1000, rule: Rule::Yueruchen }
+        Self {
+            input_nc: 3,
+            ndf: 64,
+            levels: vec![4, 2, 1],
+            hidden: 4096,
+            classes: 1000,
+            rule: Rule::Yueruchen,
+        }
     }
 }
 
@@ -44,12 +51,20 @@ impl SppNetConfig {
 
     /// Check that every size is positive and every level is at least 1.
     pub fn validate(&self) -> Result<()> {
-        let sizes = [("input_nc", self.input_nc), ("ndf", self.ndf), ("hidden", self.hidden), ("classes", self.classes)];
+        let sizes = [
+            ("input_nc", self.input_nc),
+            ("ndf", self.ndf),
+            ("hidden", self.hidden),
+            ("classes", self.classes),
+        ];
         if let Some((name, v)) = sizes.iter().find(|(_, v)| *v < 1) {
             return Err(Error::Config(format!("SppNet {name} must be ≥ 1, got {v}")));
         }
         if self.levels.is_empty() || self.levels.iter().any(|&n| n < 1) {
-            return Err(Error::Config(format!("SppNet levels must be non-empty and ≥ 1, got {:?}", self.levels)));
+            return Err(Error::Config(format!(
+                "SppNet levels must be non-empty and ≥ 1, got {:?}",
+                self.levels
+            )));
         }
         Ok(())
     }
@@ -99,7 +114,18 @@ impl SppNet {
         config.validate()?;
         let (nc, ndf) = (config.input_nc, config.ndf);
         let conv = |name: &str, c_in, c_out, stride, padding| {
-            Conv2d::new(p / name, c_in, c_out, 4, Conv2dConfig { stride, padding, bias: false, ..Default::default() })
+            Conv2d::new(
+                p / name,
+                c_in,
+                c_out,
+                4,
+                Conv2dConfig {
+                    stride,
+                    padding,
+                    bias: false,
+                    ..Default::default()
+                },
+            )
         };
         let bn = |name: &str, c| BatchNorm2d::new(p / name, c, 1e-5, 0.1);
         Ok(Self {
@@ -145,7 +171,9 @@ impl SppNet {
         pyramid::plan_levels(self.config.rule, &self.config.levels, mh, mw)
             .map(|_| ())
             .map_err(|e| match e {
-                Error::LevelDoesNotFit(msg) => Error::LevelDoesNotFit(format!("{h}×{w} input → {msg}")),
+                Error::LevelDoesNotFit(msg) => {
+                    Error::LevelDoesNotFit(format!("{h}×{w} input → {msg}"))
+                }
                 e => e,
             })
     }
@@ -157,7 +185,10 @@ impl SppNet {
     /// `[N, input_nc, H, W]` (H, W ≥ 8) → `[N, classes]`, values in (0, 1).
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let spp = self.features_t(x, train)?;
-        self.fc2.forward(&self.fc1.forward(&spp)?)?.f_sigmoid().map_err(Error::from)
+        self.fc2
+            .forward(&self.fc1.forward(&spp)?)?
+            .f_sigmoid()
+            .map_err(Error::from)
     }
 
     /// Eval-mode [`SppNet::forward_t`].

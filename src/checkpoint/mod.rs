@@ -2,7 +2,9 @@
 
 mod safetensors;
 
-pub use self::safetensors::{read_safetensors, refuse_existing, write_atomic, write_safetensors, TensorFile};
+pub use self::safetensors::{
+    read_safetensors, refuse_existing, write_atomic, write_safetensors, TensorFile,
+};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,11 +18,17 @@ fn optional_key(name: &str) -> bool {
 }
 
 fn is_float(kind: Kind) -> bool {
-    matches!(kind, Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16)
+    matches!(
+        kind,
+        Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16
+    )
 }
 
 fn is_int(kind: Kind) -> bool {
-    matches!(kind, Kind::Int64 | Kind::Int | Kind::Int16 | Kind::Int8 | Kind::Uint8)
+    matches!(
+        kind,
+        Kind::Int64 | Kind::Int | Kind::Int16 | Kind::Int8 | Kind::Uint8
+    )
 }
 
 /// Copy `source` into the module tensors `target`, strictly, like PyTorch's
@@ -30,7 +38,11 @@ fn is_int(kind: Kind) -> bool {
 /// [`Error::StateDict`]; nothing is copied unless all keys match. `num_batches_tracked` may be
 /// absent. f16/bf16/f64 floats are converted to the target's kind (f32), integer counters to
 /// int64; a float where an integer is expected, or the reverse, is a mismatch.
-pub fn load_state_dict(module: &str, target: &HashMap<String, Tensor>, source: &[(String, Tensor)]) -> Result<()> {
+pub fn load_state_dict(
+    module: &str,
+    target: &HashMap<String, Tensor>,
+    source: &[(String, Tensor)],
+) -> Result<()> {
     let source: BTreeMap<&str, &Tensor> = source.iter().map(|(n, t)| (n.as_str(), t)).collect();
     let mut problems = Vec::new();
     let mut names: Vec<&String> = target.keys().collect();
@@ -44,7 +56,11 @@ pub fn load_state_dict(module: &str, target: &HashMap<String, Tensor>, source: &
             continue;
         };
         if src.size() != dst.size() {
-            problems.push(format!("`{name}` has shape {:?}, expected {:?}", src.size(), dst.size()));
+            problems.push(format!(
+                "`{name}` has shape {:?}, expected {:?}",
+                src.size(),
+                dst.size()
+            ));
         }
         let (sk, dk) = (src.kind(), dst.kind());
         if !(is_float(sk) && is_float(dk) || is_int(sk) && is_int(dk)) {
@@ -57,7 +73,10 @@ pub fn load_state_dict(module: &str, target: &HashMap<String, Tensor>, source: &
         }
     }
     if !problems.is_empty() {
-        return Err(Error::StateDict { module: module.into(), problems });
+        return Err(Error::StateDict {
+            module: module.into(),
+            problems,
+        });
     }
     tch::no_grad(|| -> Result<()> {
         for name in names {
@@ -78,8 +97,14 @@ mod tests {
 
     fn target() -> HashMap<String, Tensor> {
         let mut m = HashMap::new();
-        m.insert("a.weight".to_string(), Tensor::zeros([2, 3], (Kind::Float, Device::Cpu)));
-        m.insert("bn.num_batches_tracked".to_string(), Tensor::zeros([], (Kind::Int64, Device::Cpu)));
+        m.insert(
+            "a.weight".to_string(),
+            Tensor::zeros([2, 3], (Kind::Float, Device::Cpu)),
+        );
+        m.insert(
+            "bn.num_batches_tracked".to_string(),
+            Tensor::zeros([], (Kind::Int64, Device::Cpu)),
+        );
         m
     }
 
@@ -96,16 +121,30 @@ mod tests {
     fn lists_every_problem_and_copies_nothing() {
         let t = target();
         let src = vec![
-            ("bn.num_batches_tracked".to_string(), Tensor::ones([], (Kind::Float, Device::Cpu))),
-            ("extra".to_string(), Tensor::ones([1], (Kind::Float, Device::Cpu))),
+            (
+                "bn.num_batches_tracked".to_string(),
+                Tensor::ones([], (Kind::Float, Device::Cpu)),
+            ),
+            (
+                "extra".to_string(),
+                Tensor::ones([1], (Kind::Float, Device::Cpu)),
+            ),
         ];
         let err = load_state_dict("m", &t, &src).unwrap_err().to_string();
         assert!(err.contains("missing `a.weight` [2, 3]"), "{err}");
         assert!(err.contains("unexpected `extra`"), "{err}");
-        assert!(err.contains("`bn.num_batches_tracked` has dtype Float"), "{err}");
+        assert!(
+            err.contains("`bn.num_batches_tracked` has dtype Float"),
+            "{err}"
+        );
         assert_eq!(t["bn.num_batches_tracked"].int64_value(&[]), 0);
-        let wrong_shape = vec![("a.weight".to_string(), Tensor::ones([3, 2], (Kind::Float, Device::Cpu)))];
-        let err = load_state_dict("m", &t, &wrong_shape).unwrap_err().to_string();
+        let wrong_shape = vec![(
+            "a.weight".to_string(),
+            Tensor::ones([3, 2], (Kind::Float, Device::Cpu)),
+        )];
+        let err = load_state_dict("m", &t, &wrong_shape)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("shape [3, 2], expected [2, 3]"), "{err}");
     }
 }

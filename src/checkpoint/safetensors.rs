@@ -70,14 +70,20 @@ fn dtype_of(kind: Kind) -> Option<Dtype> {
 pub fn read_safetensors(path: impl AsRef<Path>) -> Result<TensorFile> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let corrupt = |reason: String| Error::Safetensors { path: path.into(), reason };
+    let corrupt = |reason: String| Error::Safetensors {
+        path: path.into(),
+        reason,
+    };
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| corrupt(e.to_string()))?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
     let mut tensors = Vec::new();
     for name in header.offset_keys() {
         let view = st.tensor(&name).map_err(|e| corrupt(e.to_string()))?;
         let kind = kind_of(view.dtype()).ok_or_else(|| {
-            corrupt(format!("tensor `{name}` has dtype {:?}, which sppnet does not read", view.dtype()))
+            corrupt(format!(
+                "tensor `{name}` has dtype {:?}, which sppnet does not read",
+                view.dtype()
+            ))
         })?;
         let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
         let tensor = Tensor::f_from_data_size(view.data(), &shape, kind)?;
@@ -110,8 +116,12 @@ impl View for &HostTensor {
 }
 
 fn to_host(name: &str, t: &Tensor) -> Result<HostTensor> {
-    let dtype = dtype_of(t.kind())
-        .ok_or_else(|| Error::InvalidInput(format!("tensor `{name}` has unsupported kind {:?}", t.kind())))?;
+    let dtype = dtype_of(t.kind()).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "tensor `{name}` has unsupported kind {:?}",
+            t.kind()
+        ))
+    })?;
     let t = t.f_to_device(Device::Cpu)?.f_contiguous()?;
     let numel = t.numel();
     let mut data = vec![0u8; numel * t.kind().elt_size_in_bytes()];
@@ -136,8 +146,14 @@ pub fn write_safetensors(
         .iter()
         .map(|(n, t)| Ok((n.clone(), to_host(n, t)?)))
         .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(host.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata.clone()))
-        .map_err(|e| Error::Safetensors { path: path.into(), reason: e.to_string() })?;
+    let bytes = safetensors::serialize(
+        host.iter().map(|(n, t)| (n.as_str(), t)),
+        Some(metadata.clone()),
+    )
+    .map_err(|e| Error::Safetensors {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
     write_atomic(path, &bytes, overwrite)
 }
 
@@ -155,8 +171,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().ok_or_else(|| Error::InvalidInput(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::InvalidInput(format!("{} is not a file path", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;

@@ -9,7 +9,7 @@ use sppnet::checkpoint::read_safetensors;
 use sppnet::compare::diff;
 use sppnet::runtime::{configure_threads, parse_device};
 use sppnet::{Model, Overrides};
-use tch::Device;
+use tch::{Device, Tensor};
 
 /// Max abs error accepted against the CPU-made dumps: CPU (same libtorch, any thread count)
 /// and CUDA (cuDNN may use TF32 for convolutions).
@@ -41,14 +41,19 @@ fn default_dir() -> PathBuf {
 pub fn run(args: DemoArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     let dir = args.weights_dir.unwrap_or_else(default_dir);
     let golden_path = dir.join("sppnet_tiny_golden.safetensors");
-    let golden = read_safetensors(&golden_path).context("reading the golden dumps (run `make weights`)")?;
+    let golden =
+        read_safetensors(&golden_path).context("reading the golden dumps (run `make weights`)")?;
     // Bitwise parity needs the thread count the dumps were made with (NOTES §8).
     let dump_threads = golden.metadata.get("threads").and_then(|t| t.parse().ok());
     let threads = configure_threads(threads.or(dump_threads))?;
     let device = parse_device(&args.device)?;
     let weights = dir.join("sppnet_tiny.safetensors");
     let (model, _) = Model::load(&weights, device, &Overrides::default())?;
-    let tolerance = if device == Device::Cpu { TOLERANCE_CPU } else { TOLERANCE_CUDA };
+    let tolerance = if device == Device::Cpu {
+        TOLERANCE_CPU
+    } else {
+        TOLERANCE_CUDA
+    };
     println!("sppnet demo: {} ({:?})", weights.display(), model.arch);
     println!(
         "device {device:?}, {threads} thread(s); reference: {} (torch {}, {} thread(s))\n",
@@ -59,8 +64,17 @@ pub fn run(args: DemoArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     println!("| input | output | bitwise | max abs err | max ULP | within {tolerance:e} |");
     println!("|---|---|---|---|---|---|");
     let mut failed = 0;
-    for name in golden.names().iter().filter_map(|n| n.strip_suffix("/input")) {
-        let input = golden.get(&format!("{name}/input")).expect("listed").f_to_device(device)?;
+    let mut names: Vec<&str> = golden
+        .names()
+        .into_iter()
+        .filter_map(|n| n.strip_suffix("/input"))
+        .collect();
+    names.sort_by_key(|n| golden.get(&format!("{n}/input")).map_or(0, Tensor::numel));
+    for name in names {
+        let input = golden
+            .get(&format!("{name}/input"))
+            .expect("listed")
+            .f_to_device(device)?;
         let expected = golden
             .get(&format!("{name}/output"))
             .with_context(|| format!("{}: no `{name}/output`", golden_path.display()))?;

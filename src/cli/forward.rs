@@ -47,22 +47,48 @@ pub fn run(args: ForwardArgs, threads: Option<usize>) -> anyhow::Result<ExitCode
     configure_threads(threads)?;
     refuse_existing(&args.output, args.force)?;
     let device = parse_device(&args.device)?;
-    let overrides = Overrides { levels: args.levels.clone(), rule: args.rule };
+    let overrides = Overrides {
+        levels: args.levels.clone(),
+        rule: args.rule,
+    };
     let (model, how) = Model::load(&args.weights, device, &overrides)?;
-    eprintln!("{}: {} ({how}): {:?}", args.weights.display(), model.name(), model.arch);
     let file = read_safetensors(&args.input)?;
     let x = super::select_tensor(&file, args.key.as_deref(), &args.input)?;
     check_nchw(&x, "the input")?;
-    if x.kind() != model.kind() {
-        eprintln!("converting the input from {:?} to {:?}", x.kind(), model.kind());
-    }
+    let (file_kind, converted) = (x.kind(), x.kind() != model.kind());
     let x = x.f_to_device(device)?.f_to_kind(model.kind())?;
     if !args.allow_nonfinite {
         check_finite(&x, "the input")?;
     }
     let y = model.forward(&x)?;
-    let meta = HashMap::from([("sppnet.weights".to_string(), args.weights.display().to_string())]);
-    write_safetensors(&args.output, &[("output".to_string(), y.shallow_clone())], &meta, args.force)?;
-    eprintln!("input {:?} → output {:?} in {}", x.size(), y.size(), args.output.display());
+    let meta = HashMap::from([(
+        "sppnet.weights".to_string(),
+        args.weights.display().to_string(),
+    )]);
+    write_safetensors(
+        &args.output,
+        &[("output".to_string(), y.shallow_clone())],
+        &meta,
+        args.force,
+    )?;
+    eprintln!(
+        "{}: {} ({how}): {:?}",
+        args.weights.display(),
+        model.name(),
+        model.arch
+    );
+    if converted {
+        eprintln!(
+            "the input was converted from {:?} to {:?}",
+            file_kind,
+            model.kind()
+        );
+    }
+    eprintln!(
+        "input {:?} → output {:?} in {}",
+        x.size(),
+        y.size(),
+        args.output.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,11 @@ use sppnet::checkpoint::TensorFile;
 use tch::Tensor;
 
 /// The input tensor of a file: `key` when given, else the file's only tensor.
-pub fn select_tensor(file: &TensorFile, key: Option<&str>, path: &std::path::Path) -> anyhow::Result<Tensor> {
+pub fn select_tensor(
+    file: &TensorFile,
+    key: Option<&str>,
+    path: &std::path::Path,
+) -> anyhow::Result<Tensor> {
     let names = file.names();
     match key {
         Some(k) => file
@@ -19,7 +23,11 @@ pub fn select_tensor(file: &TensorFile, key: Option<&str>, path: &std::path::Pat
         None => match file.tensors.as_slice() {
             [(_, t)] => Ok(t.shallow_clone()),
             [] => bail!("{}: the file holds no tensor", path.display()),
-            _ => bail!("{}: the file holds {} tensors {names:?}; pick one with --key", path.display(), names.len()),
+            _ => bail!(
+                "{}: the file holds {} tensors {names:?}; pick one with --key",
+                path.display(),
+                names.len()
+            ),
         },
     }
 }

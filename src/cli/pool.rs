@@ -53,7 +53,18 @@ pub fn run(args: PoolArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
         ("sppnet.levels".to_string(), levels.join(",")),
         ("sppnet.rule".to_string(), args.rule.to_string()),
     ]);
-    write_safetensors(&args.output, &[("output".to_string(), y.shallow_clone())], &meta, args.force)?;
-    eprintln!("pooled {:?} → output {:?} ({:?}) in {}", x.size(), y.size(), y.kind(), args.output.display());
+    write_safetensors(
+        &args.output,
+        &[("output".to_string(), y.shallow_clone())],
+        &meta,
+        args.force,
+    )?;
+    eprintln!(
+        "pooled {:?} → output {:?} ({:?}) in {}",
+        x.size(),
+        y.size(),
+        y.kind(),
+        args.output.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

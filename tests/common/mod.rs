@@ -1,0 +1,68 @@
+//! Shared harness of the integration tests: the live Python reference and comparisons.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Once;
+
+use sppnet::compare::{diff, Diff};
+use tch::Tensor;
+
+/// Intra-op threads on both sides: bitwise parity of convolutions needs the same count
+/// (NOTES §8). Set explicitly in Rust and passed to every Python process.
+pub const THREADS: i32 = 2;
+
+/// The checkout's root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The venv's Python: `$SPPNET_PYTHON` (set by .cargo/config.toml), else `.venv/bin/python`.
+/// Panics with the set-up command when it is missing: a parity test never passes without it.
+pub fn python() -> PathBuf {
+    let p = std::env::var_os("SPPNET_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"));
+    assert!(
+        p.exists(),
+        "the Python reference is missing ({} not found). Live parity tests need the project venv: \
+         run `make test` (or `bash scripts/venv.sh`), which creates it (~5 GB, a few minutes).",
+        p.display()
+    );
+    p
+}
+
+/// Run `python/<script> --threads THREADS <args>`; panics with Python's stderr on failure.
+pub fn run_python(script: &str, args: &[&Path]) {
+    let out = Command::new(python())
+        .arg(root().join("python").join(script))
+        .arg("--threads")
+        .arg(THREADS.to_string())
+        .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("failed to start the venv's python");
+    assert!(
+        out.status.success(),
+        "python/{script} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Set the Rust side's thread count (once per test binary).
+pub fn init_threads() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| tch::set_num_threads(THREADS));
+    assert_eq!(tch::get_num_threads(), THREADS);
+}
+
+/// Compare, panicking on a shape mismatch.
+pub fn compare(actual: &Tensor, expected: &Tensor) -> Diff {
+    diff(actual, expected).expect("comparable tensors")
+}
+
+/// A fresh temporary directory.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
