@@ -31,3 +31,8 @@ pub use error::{Error, Result};
 pub use model::{Arch, Model, Overrides};
 pub use pyramid::{spatial_pyramid_pool, Rule};
 pub use sppnet::{SppNet, SppNetConfig};
+
+/// The README's Rust examples, compiled and run as doctests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

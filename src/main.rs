@@ -27,6 +27,8 @@ enum Command {
     /// Run the committed reference SppNet on several input sizes and print its parity with
     /// the committed Python dumps.
     Demo(cli::demo::DemoArgs),
+    /// Print which feature-map sides each bin rule can pool (Markdown table).
+    Sizes(cli::sizes::SizesArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Pool(args) => cli::pool::run(args, cli.threads),
         Command::Forward(args) => cli::forward::run(args, cli.threads),
         Command::Demo(args) => cli::demo::run(args, cli.threads),
+        Command::Sizes(args) => cli::sizes::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod forward;
 pub mod pool;
+pub mod sizes;
 
 use anyhow::{bail, Context};
 use sppnet::checkpoint::TensorFile;

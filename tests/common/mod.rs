@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use sppnet::checkpoint::write_safetensors;
 use std::sync::Once;
 
 use sppnet::compare::{diff, Diff};
@@ -65,4 +67,59 @@ pub fn compare(actual: &Tensor, expected: &Tensor) -> Diff {
 /// A fresh temporary directory.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temporary directory")
+}
+
+// ---- the binary ----
+
+/// Run the `sppnet` binary; returns (exit code, stdout, stderr).
+pub fn sppnet(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sppnet"))
+        .args(args)
+        .env_remove("OMP_NUM_THREADS")
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+/// Exit code 1, exactly one stderr line `error: …` containing `needle`, `out` not created.
+pub fn assert_fails(args: &[&str], needle: &str, out: &Path) {
+    let (code, _, err) = sppnet(args);
+    assert_eq!(code, 1, "{args:?}: {err}");
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "{args:?}: one line expected, got {err}"
+    );
+    assert!(
+        err.starts_with("error: ") && err.contains(needle),
+        "{args:?}: `{needle}` not in {err}"
+    );
+    assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    let leftovers: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// Write named tensors to `dir/name` as safetensors.
+pub fn save(dir: &Path, name: &str, tensors: Vec<(&str, Tensor)>) -> PathBuf {
+    let path = dir.join(name);
+    let named: Vec<(String, Tensor)> = tensors
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .collect();
+    write_safetensors(&path, &named, &Default::default(), true).unwrap();
+    path
+}
+
+/// A path as `&str`.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
 }
