@@ -123,6 +123,21 @@ impl BatchNorm2d {
     /// # Shapes
     /// `[N, C, H, W]` → `[N, C, H, W]`.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let size = x.size();
+        if train
+            && size
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 1)
+                .map(|(_, d)| d)
+                .product::<i64>()
+                <= 1
+        {
+            // PyTorch's F.batch_norm refuses this (libtorch itself would return NaN statistics).
+            return Err(crate::Error::InvalidInput(format!(
+                "BatchNorm in training mode needs more than 1 value per channel, got input size {size:?}"
+            )));
+        }
         if train {
             let mut counter = self.num_batches_tracked.shallow_clone();
             let _incremented = tch::no_grad(|| counter.f_add_scalar_(1))?;
@@ -187,4 +202,66 @@ pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor> {
         return Ok(x.f_leaky_relu()?);
     }
     Ok(x.f_where_self(&x.f_gt(0.0)?, &x.f_mul_scalar(slope)?)?)
+}
+
+/// Check a module input: non-empty NCHW float with `channels` channels, on the device and of
+/// the dtype of `like` (one of the module's weights).
+pub fn check_input(x: &Tensor, what: &str, channels: i64, like: &Tensor) -> Result<()> {
+    let (_, c, _, _) = crate::pyramid::check_nchw(x, what)?;
+    if c != channels {
+        return Err(crate::Error::InvalidInput(format!(
+            "{what} has {c} channels, the module expects {channels}"
+        )));
+    }
+    if x.kind() != like.kind() || x.device() != like.device() {
+        return Err(crate::Error::InvalidInput(format!(
+            "{what} is {:?} on {:?}, the module is {:?} on {:?}",
+            x.kind(),
+            x.device(),
+            like.kind(),
+            like.device()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    #[test]
+    fn batchnorm_training_refuses_one_value_per_channel() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let bn = BatchNorm2d::new(vs.root() / "bn", 3, 1e-5, 0.1);
+        let one = Tensor::ones([1, 3, 1, 1], (Kind::Float, Device::Cpu));
+        assert!(bn
+            .forward_t(&one, true)
+            .unwrap_err()
+            .to_string()
+            .contains("more than 1 value per channel"));
+        assert!(bn.forward_t(&one, false).is_ok());
+        assert_eq!(
+            bn.num_batches_tracked.int64_value(&[]),
+            0,
+            "a refused batch is not counted"
+        );
+        let _ = bn
+            .forward_t(
+                &Tensor::ones([2, 3, 1, 1], (Kind::Float, Device::Cpu)),
+                true,
+            )
+            .unwrap();
+        assert_eq!(bn.num_batches_tracked.int64_value(&[]), 1);
+    }
+
+    #[test]
+    fn leaky_relu_matches_the_definition_on_edge_values() {
+        let x = Tensor::from_slice(&[-2.0f32, -0.0, 0.0, 3.0, f32::NEG_INFINITY, f32::NAN]);
+        let y = Vec::<f32>::try_from(leaky_relu(&x, 0.2).unwrap()).unwrap();
+        assert_eq!(y[0], -2.0f32 * 0.2f32);
+        assert!(y[1] == 0.0 && y[1].is_sign_negative() && y[2].is_sign_positive());
+        assert_eq!((y[3], y[4]), (3.0, f32::NEG_INFINITY));
+        assert!(y[5].is_nan());
+    }
 }

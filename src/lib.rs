@@ -6,6 +6,7 @@
 //! - [`pyramid`]: the bin rules and [`spatial_pyramid_pool`] (yueruchen's `spp_layer.py`).
 //! - [`sppnet`]: yueruchen's `SPP_NET` as [`SppNet`].
 //! - [`checkpoint`]: safetensors I/O and strict state_dict loading.
+//! - [`ultralytics`]: ultralytics' `Conv`, `SPP`, `SPPF`, `SPPELAN`.
 //! - [`model`]: self-describing checkpoints (architecture in the metadata).
 //!
 //! ```no_run
@@ -26,6 +27,7 @@ pub mod model;
 pub mod pyramid;
 pub mod runtime;
 pub mod sppnet;
+pub mod ultralytics;
 
 pub use error::{Error, Result};
 pub use model::{Arch, Model, Overrides};

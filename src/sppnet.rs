@@ -7,7 +7,7 @@ use tch::nn;
 use tch::Tensor;
 
 use crate::error::{Error, Result};
-use crate::layers::{leaky_relu, BatchNorm2d, Conv2d, Conv2dConfig, Linear};
+use crate::layers::{check_input, leaky_relu, BatchNorm2d, Conv2d, Conv2dConfig, Linear};
 use crate::pyramid::{self, Rule};
 
 /// Configuration of [`SppNet`]. `Default` matches upstream (`ndf=64`, levels `[4,2,1]`,
@@ -145,22 +145,13 @@ impl SppNet {
 
     /// Check an input before running it, so that errors name the input rather than a layer.
     fn check_input(&self, x: &Tensor) -> Result<()> {
-        let (_, c, h, w) = pyramid::check_nchw(x, "the SppNet input")?;
-        if c != self.config.input_nc {
-            return Err(Error::InvalidInput(format!(
-                "the SppNet input has {c} channels, the model expects {}",
-                self.config.input_nc
-            )));
-        }
-        if x.kind() != self.conv1.weight.kind() || x.device() != self.conv1.weight.device() {
-            return Err(Error::InvalidInput(format!(
-                "the SppNet input is {:?} on {:?}, the model is {:?} on {:?}",
-                x.kind(),
-                x.device(),
-                self.conv1.weight.kind(),
-                self.conv1.weight.device()
-            )));
-        }
+        check_input(
+            x,
+            "the SppNet input",
+            self.config.input_nc,
+            &self.conv1.weight,
+        )?;
+        let (h, w) = (x.size()[2], x.size()[3]);
         let (mh, mw) = (SppNetConfig::feature_side(h), SppNetConfig::feature_side(w));
         if mh < 1 || mw < 1 {
             return Err(Error::InvalidInput(format!(

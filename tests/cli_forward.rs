@@ -128,7 +128,7 @@ fn forward_refuses_bad_weights_and_inputs() {
     );
     assert_fails(
         &["forward", "--weights", w, s(&gray), "-o", o],
-        "1 channels, the model expects 3",
+        "1 channels, the module expects 3",
         &out,
     );
     assert_fails(

@@ -24,7 +24,9 @@ fn committed_goldens_match_within_tolerance() {
         &Overrides::default(),
     )
     .unwrap();
-    let Net::SppNet(net) = &model.net;
+    let Net::SppNet(net) = &model.net else {
+        panic!("an SppNet")
+    };
     let same_torch = golden.metadata["torch"].starts_with("2.13.0");
     let names: Vec<&str> = golden
         .names()

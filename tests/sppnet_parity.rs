@@ -64,7 +64,9 @@ fn python_weights_give_bitwise_equal_outputs_eval_and_train() {
         )
         .unwrap();
         assert_eq!(model.arch, Arch::SppNet(want), "{name}: {how}");
-        let Net::SppNet(net) = &model.net;
+        let Net::SppNet(net) = &model.net else {
+            panic!("an SppNet")
+        };
         for input in inputs.iter().filter(|i| i["model"] == name) {
             let key = input["name"].as_str().unwrap();
             let x = results.get(&format!("{key}/input")).unwrap();
@@ -87,7 +89,9 @@ fn python_weights_give_bitwise_equal_outputs_eval_and_train() {
                 // Train on a copy so the eval checks above keep the loaded state.
                 let copy = Model::new(model.arch.clone(), Device::Cpu).unwrap();
                 copy.load_tensors(&model.state_dict()).unwrap();
-                let Net::SppNet(trained) = &copy.net;
+                let Net::SppNet(trained) = &copy.net else {
+                    panic!("an SppNet")
+                };
                 check(
                     "train",
                     &tch::no_grad(|| trained.forward_t(x, true)).unwrap(),
@@ -114,7 +118,9 @@ fn rust_saved_weights_load_strictly_in_pytorch_and_match() {
     common::init_threads();
     let dir = common::tempdir();
     let model = Model::new(Arch::SppNet(tiny()), Device::Cpu).unwrap();
-    let Net::SppNet(net) = &model.net;
+    let Net::SppNet(net) = &model.net else {
+        panic!("an SppNet")
+    };
     // Training steps make the BatchNorm state non-trivial (and num_batches_tracked = 2).
     for seed in 0..2 {
         tch::manual_seed(seed);

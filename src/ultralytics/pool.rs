@@ -1,0 +1,116 @@
+//! `nn.MaxPool2d(kernel_size=k, stride=1, padding=k // 2)` as the SPP blocks use it, and the
+//! cascade that computes a growing set of such pools from each other.
+
+use tch::{Kind, Tensor};
+
+use crate::error::{Error, Result};
+
+/// Stride-1 max pooling with `k // 2` implicit −inf padding (shape-preserving for odd `k`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxPool2d {
+    /// Kernel size (odd).
+    pub k: i64,
+}
+
+impl MaxPool2d {
+    /// A pool of odd kernel `k` (even kernels change the map size, which the blocks' concat
+    /// cannot take, in PyTorch as here).
+    pub fn new(k: i64) -> Result<Self> {
+        if k < 1 || k % 2 == 0 {
+            return Err(Error::Config(format!(
+                "max-pool kernel {k} must be odd and ≥ 1"
+            )));
+        }
+        Ok(Self { k })
+    }
+
+    /// # Shapes
+    /// `[N, C, H, W]` → `[N, C, H, W]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.f_max_pool2d(
+            [self.k, self.k],
+            [1, 1],
+            [self.k / 2, self.k / 2],
+            [1, 1],
+            false,
+        )?)
+    }
+}
+
+/// The step pools that compute pools of kernels `ks` as a cascade, when `ks` is strictly
+/// increasing: a stride-1 pool of kernel `b` over one of kernel `a` (both odd, centred, −inf
+/// padded) is the pool of kernel `a + b − 1`, so `pool(k_i) = pool(k_i − k_{i−1} + 1) ∘
+/// pool(k_{i−1})`. (5, 9, 13) becomes three 5×5 pools: 75 window reads per output instead of 275.
+pub fn cascade_steps(ks: &[i64]) -> Option<Vec<MaxPool2d>> {
+    let increasing = ks.windows(2).all(|w| w[0] < w[1]);
+    if ks.is_empty() || !increasing || ks.iter().any(|k| k % 2 == 0 || *k < 1) {
+        return None;
+    }
+    let mut prev = 1;
+    ks.iter()
+        .map(|&k| {
+            let step = MaxPool2d::new(k - prev + 1).ok();
+            prev = k;
+            step
+        })
+        .collect()
+}
+
+/// Whether the cascade gives the same **bits** as the parallel pools on `x`.
+///
+/// The two forms are always equal as values. They can differ in bits only where a window's
+/// maximum is a tie between values with different bits: +0 and −0 (SiLU of a large negative
+/// number underflows to −0), or NaNs with different payloads (x86 makes negative NaNs). Inputs
+/// without −0 and without NaN are bit-exact; the others take the parallel form.
+pub fn cascade_is_bit_exact(x: &Tensor) -> Result<bool> {
+    let negative_zero = x.f_eq(0.0)?.f_logical_and(&x.f_signbit()?)?;
+    let suspect = negative_zero.f_logical_or(&x.f_isnan()?)?.f_any()?;
+    Ok(suspect.f_to_kind(Kind::Bool)?.f_int64_value(&[])? == 0)
+}
+
+/// Pools of every kernel in `parallel` over `x`, in order: through `steps` (a cascade from
+/// [`cascade_steps`]) when given and bit-exact for `x`, else each pool on its own.
+///
+/// # Shapes
+/// `[N, C, H, W]` → one `[N, C, H, W]` per kernel.
+pub fn pyramid(
+    x: &Tensor,
+    parallel: &[MaxPool2d],
+    steps: Option<&[MaxPool2d]>,
+) -> Result<Vec<Tensor>> {
+    match steps {
+        Some(steps) if cascade_is_bit_exact(x)? => cascade(x, steps),
+        _ => parallel.iter().map(|m| m.forward(x)).collect(),
+    }
+}
+
+/// The cascade itself, unguarded: each step pool applied to the previous result. Equal in
+/// value to the parallel pools always, in bits only under [`cascade_is_bit_exact`].
+///
+/// # Shapes
+/// `[N, C, H, W]` → one `[N, C, H, W]` per step.
+pub fn cascade(x: &Tensor, steps: &[MaxPool2d]) -> Result<Vec<Tensor>> {
+    let mut out: Vec<Tensor> = Vec::with_capacity(steps.len());
+    for step in steps {
+        let next = step.forward(out.last().unwrap_or(x))?;
+        out.push(next);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cascade_steps_follow_kernel_growth() {
+        let ks = |v: &[i64]| cascade_steps(v).map(|s| s.iter().map(|m| m.k).collect::<Vec<_>>());
+        assert_eq!(ks(&[5, 9, 13]), Some(vec![5, 5, 5]));
+        assert_eq!(ks(&[3, 5, 7]), Some(vec![3, 3, 3]));
+        assert_eq!(ks(&[5, 9, 13, 17]), Some(vec![5, 5, 5, 5]));
+        assert_eq!(ks(&[3, 7, 13]), Some(vec![3, 5, 7]));
+        assert_eq!(ks(&[9, 5]), None);
+        assert_eq!(ks(&[4, 8]), None);
+        assert!(MaxPool2d::new(4).is_err());
+    }
+}
