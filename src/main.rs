@@ -27,6 +27,8 @@ enum Command {
     /// Run the committed reference SppNet on several input sizes and print its parity with
     /// the committed Python dumps.
     Demo(cli::demo::DemoArgs),
+    /// Time the same cases in Rust and in Python, alternating; medians and ratios.
+    Bench(cli::bench::BenchArgs),
     /// Print which feature-map sides each bin rule can pool (Markdown table).
     Sizes(cli::sizes::SizesArgs),
 }
@@ -59,7 +61,13 @@ fn main() -> ExitCode {
         Command::Forward(args) => cli::forward::run(args, cli.threads),
         Command::Demo(args) => cli::demo::run(args, cli.threads),
         Command::Sizes(args) => cli::sizes::run(args),
+        Command::Bench(args) => cli::bench::run(args, cli.threads),
     };
+    if std::env::var_os(sppnet::runtime::REPORT_PEAK_RSS).is_some() {
+        if let Some(kib) = sppnet::runtime::peak_rss_kib() {
+            eprintln!("sppnet-peak-rss-kib: {kib}");
+        }
+    }
     match result {
         Ok(code) => code,
         Err(e) => {

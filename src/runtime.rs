@@ -80,3 +80,16 @@ pub fn check_finite(x: &Tensor, what: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// This process's peak resident set size in KiB (`VmHWM` from /proc/self/status: the
+/// high-water mark of the current address space, which — unlike `ru_maxrss` — does not include
+/// what a forked child inherited before `exec`). `None` where /proc is unavailable.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The environment variable that makes `sppnet` print its peak RSS on stderr when it exits
+/// (`sppnet-peak-rss-kib: N`), for `sppnet bench`'s whole-process measurement.
+pub const REPORT_PEAK_RSS: &str = "SPPNET_REPORT_PEAK_RSS";

@@ -28,12 +28,15 @@ pub struct ForwardArgs {
     /// auto (CUDA when available), cpu, cuda, cuda:N.
     #[arg(long, default_value = "auto")]
     device: String,
-    /// Override the checkpoint's pyramid levels.
+    /// Override the checkpoint's pyramid levels (SppNet).
     #[arg(long, value_delimiter = ',')]
     levels: Option<Vec<i64>>,
-    /// Override the checkpoint's bin rule.
+    /// Override the checkpoint's bin rule (SppNet).
     #[arg(long)]
     rule: Option<Rule>,
+    /// Fold BatchNorm into the convolutions first, as ultralytics' `model.fuse()` does.
+    #[arg(long)]
+    fuse: bool,
     /// Overwrite OUTPUT if it exists.
     #[arg(long)]
     force: bool,
@@ -52,6 +55,7 @@ pub fn run(args: ForwardArgs, threads: Option<usize>) -> anyhow::Result<ExitCode
         rule: args.rule,
     };
     let (model, how) = Model::load(&args.weights, device, &overrides)?;
+    let model = if args.fuse { model.fuse()? } else { model };
     let file = read_safetensors(&args.input)?;
     let x = super::select_tensor(&file, args.key.as_deref(), &args.input)?;
     check_nchw(&x, "the input")?;

@@ -1,5 +1,8 @@
 //! Subcommands. Each parses nothing itself: it gets its clap args and calls the library.
 
+pub mod bench;
+mod bench_process;
+mod bench_report;
 pub mod demo;
 pub mod forward;
 pub mod pool;

@@ -1,0 +1,134 @@
+//! `sppnet bench` results: JSON (schema `sppnet-bench/1`) and a Markdown table.
+
+use std::path::Path;
+
+use serde::Serialize;
+use tch::Device;
+
+use super::bench::CaseResult;
+use super::bench_process::ProcessResult;
+
+/// Everything one `sppnet bench` run measured.
+#[derive(Serialize)]
+pub struct Report {
+    /// `sppnet-bench/1`.
+    pub schema: &'static str,
+    /// CPU model, cores, device, threads.
+    pub machine: Machine,
+    /// Per-call medians.
+    pub cases: Vec<CaseResult>,
+    /// Whole-process cost, when measured.
+    pub process: Option<ProcessResult>,
+}
+
+/// Where it ran.
+#[derive(Serialize)]
+pub struct Machine {
+    /// `model name` from /proc/cpuinfo.
+    pub cpu: String,
+    /// Logical cores.
+    pub cores: usize,
+    /// `cpu` or `cuda:N`.
+    pub device: String,
+    /// Intra-op threads on both sides.
+    pub threads: i32,
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn fmt_s(s: f64) -> String {
+    match s {
+        s if s < 1e-3 => format!("{:.1} µs", s * 1e6),
+        s if s < 1.0 => format!("{:.2} ms", s * 1e3),
+        s => format!("{s:.2} s"),
+    }
+}
+
+impl Report {
+    /// Assemble a report.
+    pub fn new(
+        device: Device,
+        threads: i32,
+        cases: Vec<CaseResult>,
+        process: Option<ProcessResult>,
+    ) -> Self {
+        let device = match device {
+            Device::Cuda(i) => format!("cuda:{i}"),
+            _ => "cpu".into(),
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Report {
+            schema: "sppnet-bench/1",
+            machine: Machine {
+                cpu: cpu_model(),
+                cores,
+                device,
+                threads,
+            },
+            cases,
+            process,
+        }
+    }
+
+    /// The Markdown tables.
+    pub fn markdown(&self) -> String {
+        let m = &self.machine;
+        let mut out = format!(
+            "Machine: {}, {} cores, device {}, {} intra-op thread(s) on both sides; medians per call.\n\n",
+            m.cpu, m.cores, m.device, m.threads
+        );
+        out += "| case | Rust | Rust, parallel pools | Python | Python / Rust |\n|---|---|---|---|---|\n";
+        for c in &self.cases {
+            let v = |k: &str| {
+                c.variants
+                    .get(k)
+                    .map_or("—".to_string(), |t| fmt_s(t.median_s))
+            };
+            out += &format!(
+                "| {} | {} | {} | {} | {:.2}× |\n",
+                c.id,
+                v("rust"),
+                v("rust_parallel"),
+                v("python"),
+                c.speedup_vs_python
+            );
+        }
+        if let Some(p) = &self.process {
+            out += &format!(
+                "\nWhole process ({}; median of {} runs each):\n\n| | wall | peak RSS |\n|---|---|---|\n\
+                 | `sppnet forward` | {} | {:.0} MiB |\n| Python (`python/bench.py forward`) | {} | {:.0} MiB |\n\
+                 | Rust / Python | {:.2}× | {:.2}× |\n",
+                p.task,
+                p.runs,
+                fmt_s(p.rust.wall_s),
+                p.rust.peak_rss_mib,
+                fmt_s(p.python.wall_s),
+                p.python.peak_rss_mib,
+                p.wall_ratio,
+                p.rss_ratio
+            );
+        }
+        out
+    }
+
+    /// Write `PREFIX.json` and `PREFIX.md`.
+    pub fn save(&self, prefix: &Path) -> anyhow::Result<()> {
+        let with = |ext: &str| prefix.with_extension(ext);
+        sppnet::checkpoint::write_atomic(
+            &with("json"),
+            serde_json::to_string_pretty(self)?.as_bytes(),
+            true,
+        )?;
+        sppnet::checkpoint::write_atomic(&with("md"), self.markdown().as_bytes(), true)?;
+        Ok(())
+    }
+}
