@@ -14,8 +14,8 @@ demo: build
 
 test: setup
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
-	cargo test
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo test --workspace
 
 # Regenerate the committed reference checkpoint and golden dumps.
 weights: setup

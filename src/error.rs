@@ -18,6 +18,19 @@ pub enum Error {
         error: std::io::Error,
     },
 
+    /// A `torch.save` file could not be read (format, structure or a refused construct).
+    #[error("{0}")]
+    Checkpoint(#[from] torch_pickle::Error),
+
+    /// Reading a `torch.save` file failed; names the file.
+    #[error("{}: {error}", .path.display())]
+    TorchFile {
+        /// The file involved.
+        path: PathBuf,
+        /// What the reader said.
+        error: torch_pickle::Error,
+    },
+
     /// A file is not valid safetensors (truncated, corrupt header, bad offsets, …).
     #[error("{}: not a valid safetensors file: {reason}", .path.display())]
     Safetensors {

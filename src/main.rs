@@ -27,6 +27,12 @@ enum Command {
     /// Run the committed reference SppNet on several input sizes and print its parity with
     /// the committed Python dumps.
     Demo(cli::demo::DemoArgs),
+    /// Port a checkpoint (safetensors, torch.save state_dict, training checkpoint, whole
+    /// pickled module) to a self-describing safetensors file, with no Python.
+    Port(cli::port::PortArgs),
+    /// Show a checkpoint's tensors, metadata and (for torch.save files) module tree, without
+    /// reading storages or running anything.
+    Inspect(cli::inspect::InspectArgs),
     /// Time the same cases in Rust and in Python, alternating; medians and ratios.
     Bench(cli::bench::BenchArgs),
     /// Print which feature-map sides each bin rule can pool (Markdown table).
@@ -62,6 +68,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(args, cli.threads),
         Command::Sizes(args) => cli::sizes::run(args),
         Command::Bench(args) => cli::bench::run(args, cli.threads),
+        Command::Port(args) => cli::port::run(args),
+        Command::Inspect(args) => cli::inspect::run(args),
     };
     if std::env::var_os(sppnet::runtime::REPORT_PEAK_RSS).is_some() {
         if let Some(kib) = sppnet::runtime::peak_rss_kib() {

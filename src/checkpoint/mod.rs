@@ -1,6 +1,11 @@
-//! Checkpoints: safetensors I/O and strict state_dict loading.
+//! Checkpoints: safetensors I/O, strict state_dict loading, and porting `torch.save` files
+//! (state_dicts, training checkpoints, whole pickled modules) without Python.
 
+pub mod infer;
+pub mod inspect;
+pub mod port;
 mod safetensors;
+pub mod torch;
 
 pub use self::safetensors::{
     read_safetensors, refuse_existing, write_atomic, write_safetensors, TensorFile,

@@ -288,9 +288,9 @@ pub fn run(args: BenchArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
     };
     let report = super::bench_report::Report::new(device, threads, cases, process);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::print(&(serde_json::to_string_pretty(&report)? + "\n"))?;
     } else {
-        print!("{}", report.markdown());
+        super::print(&report.markdown())?;
     }
     if let Some(prefix) = &args.save {
         report.save(prefix)?;

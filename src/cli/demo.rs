@@ -54,15 +54,19 @@ pub fn run(args: DemoArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     } else {
         TOLERANCE_CUDA
     };
-    println!("sppnet demo: {} ({:?})", weights.display(), model.arch);
-    println!(
-        "device {device:?}, {threads} thread(s); reference: {} (torch {}, {} thread(s))\n",
+    let mut out = String::new();
+    out += &format!("sppnet demo: {} ({:?})", weights.display(), model.arch);
+    out += &format!(
+        "device {device:?}, {threads} thread(s); reference: {} (torch {}, {} thread(s))
+
+",
         golden_path.display(),
         golden.metadata.get("torch").map_or("?", String::as_str),
         golden.metadata.get("threads").map_or("?", String::as_str),
     );
-    println!("| input | output | bitwise | max abs err | max ULP | within {tolerance:e} |");
-    println!("|---|---|---|---|---|---|");
+    out +=
+        &format!("| input | output | bitwise | max abs err | max ULP | within {tolerance:e} |\n");
+    out += "|---|---|---|---|---|---|\n";
     let mut failed = 0;
     let mut names: Vec<&str> = golden
         .names()
@@ -82,8 +86,9 @@ pub fn run(args: DemoArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
         let d = diff(&output, expected)?;
         failed += usize::from(!d.within(tolerance));
         let dims: Vec<String> = input.size().iter().map(i64::to_string).collect();
-        println!(
-            "| {} | {:?} | {} | {:.3e} | {} | {} |",
+        out += &format!(
+            "| {} | {:?} | {} | {:.3e} | {} | {} |
+",
             dims.join("×"),
             output.size(),
             if d.bitwise { "yes" } else { "no" },
@@ -92,6 +97,7 @@ pub fn run(args: DemoArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
             if d.within(tolerance) { "yes" } else { "NO" }
         );
     }
+    super::print(&out)?;
     if failed > 0 {
         anyhow::bail!("{failed} case(s) differ from the Python dumps beyond {tolerance:e}");
     }

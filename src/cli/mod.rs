@@ -5,7 +5,9 @@ mod bench_process;
 mod bench_report;
 pub mod demo;
 pub mod forward;
+pub mod inspect;
 pub mod pool;
+pub mod port;
 pub mod sizes;
 
 use anyhow::{bail, Context};
@@ -33,5 +35,16 @@ pub fn select_tensor(
                 names.len()
             ),
         },
+    }
+}
+
+/// Write to stdout; a closed pipe (`sppnet inspect … | head`) ends the output quietly instead of
+/// panicking as `print!` does.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }

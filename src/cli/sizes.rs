@@ -67,6 +67,6 @@ pub fn run(args: SizesArgs) -> anyhow::Result<ExitCode> {
     if args.levels.is_empty() || args.levels.iter().any(|&n| n < 1) || args.max < 1 {
         anyhow::bail!("levels must be ≥ 1 and --max ≥ 1");
     }
-    print!("{}", table(&args.levels, args.max));
+    super::print(&table(&args.levels, args.max))?;
     Ok(ExitCode::SUCCESS)
 }

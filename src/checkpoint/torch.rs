@@ -1,0 +1,62 @@
+//! `torch.save` files into `tch` tensors: the thin layer over the `torch-pickle` reader.
+
+use tch::{Kind, Tensor};
+use torch_pickle::{Archive, ByteOrder, DType, TensorRef};
+
+use crate::error::{Error, Result};
+
+/// The tch kind of a storage dtype.
+pub fn kind_of(d: DType) -> Option<Kind> {
+    Some(match d {
+        DType::F32 => Kind::Float,
+        DType::F16 => Kind::Half,
+        DType::BF16 => Kind::BFloat16,
+        DType::F64 => Kind::Double,
+        DType::I64 => Kind::Int64,
+        DType::I32 => Kind::Int,
+        DType::I16 => Kind::Int16,
+        DType::I8 => Kind::Int8,
+        DType::U8 => Kind::Uint8,
+        DType::Bool => Kind::Bool,
+        DType::Unsupported => return None,
+    })
+}
+
+/// A reader error as the library's error, naming the file.
+pub fn pickle_error(path: &std::path::Path, e: torch_pickle::Error) -> Error {
+    Error::TorchFile {
+        path: path.into(),
+        error: e,
+    }
+}
+
+/// Materialise one tensor record: its storage (bounds- and CRC-checked by the reader), byte
+/// swapped when the archive is big-endian, viewed with the record's offset, size and stride,
+/// then made contiguous. Views and shared storages give exactly what `torch.load` gives.
+pub fn to_tensor(archive: &Archive<'_>, name: &str, t: &TensorRef) -> Result<Tensor> {
+    let bad = |why: String| Error::InvalidInput(format!("tensor `{name}`: {why}"));
+    let kind = kind_of(t.storage.dtype).ok_or_else(|| bad("storage dtype not supported".into()))?;
+    let bytes = archive.tensor_storage(t).map_err(|e| bad(e.to_string()))?;
+    let elt = t.storage.dtype.size();
+    let numel = t.storage.numel as i64;
+    let storage = if archive.byteorder == ByteOrder::Big && elt > 1 {
+        let mut swapped = bytes.to_vec();
+        swapped.chunks_exact_mut(elt).for_each(|c| c.reverse());
+        Tensor::f_from_data_size(&swapped, &[numel], kind)?
+    } else {
+        Tensor::f_from_data_size(bytes, &[numel], kind)?
+    };
+    let to_i64 = |v: &[u64]| {
+        v.iter()
+            .map(|&x| i64::try_from(x).map_err(|_| bad("size overflows".into())))
+            .collect::<Result<Vec<_>>>()
+    };
+    let (shape, stride) = (to_i64(&t.shape)?, to_i64(&t.stride)?);
+    let offset = i64::try_from(t.offset).map_err(|_| bad("offset overflows".into()))?;
+    if t.numel().map_err(|e| bad(e.to_string()))? == 0 {
+        return Ok(Tensor::f_zeros(&shape, (kind, tch::Device::Cpu))?);
+    }
+    Ok(storage
+        .f_as_strided(shape.as_slice(), stride.as_slice(), offset)?
+        .f_contiguous()?)
+}

@@ -1,0 +1,28 @@
+//! `sppnet inspect`: tensors, metadata and module tree of a checkpoint, without reading storages.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use sppnet::checkpoint::inspect::{inspect, render};
+
+/// Arguments of `sppnet inspect`.
+#[derive(Args)]
+pub struct InspectArgs {
+    /// A .safetensors or torch.save file.
+    file: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Run `sppnet inspect`.
+pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let j = inspect(&args.file)?;
+    if args.json {
+        super::print(&(serde_json::to_string_pretty(&j)? + "\n"))?;
+    } else {
+        super::print(&render(&j))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
