@@ -6,7 +6,7 @@ use std::path::Path;
 
 use tch::{Kind, Tensor};
 use torch_pickle::walk::{find_root, Root, Source};
-use torch_pickle::{Archive, TensorRef};
+use torch_pickle::Archive;
 
 use super::infer::{self, ArchChoice, Assume};
 use super::torch::{pickle_error, to_tensor};
@@ -173,67 +173,38 @@ fn from_torch(path: &Path, bytes: &[u8], module: &str, opts: &PortOptions) -> Re
         archive.byteorder
     )];
     let (mut inferred, mut assumed) = (Vec::new(), Vec::new());
-    let (records, arch): (Vec<(String, TensorRef)>, Arch) = match root {
+    let (records, view) = match root {
         Root::Module(m) => {
             let m = m.descend(module).map_err(|e| pickle_error(path, e))?;
-            read.push(format!(
-                "pickled module {}.{} at {at}{}",
-                m.class.0,
-                m.class.1,
-                if module.is_empty() {
-                    String::new()
-                } else {
-                    format!(" → {module}")
-                }
-            ));
-            let records = m.state_dict().map_err(|e| pickle_error(path, e))?;
-            let shapes: HashMap<String, Vec<i64>> = records
-                .iter()
-                .map(|(k, t)| (k.clone(), t.shape.iter().map(|&d| d as i64).collect()))
-                .collect();
-            let size = |k: &str| shapes.get(k).cloned();
-            let arch = if opts.arch == ArchChoice::Auto {
-                inferred.push(format!(
-                    "arch from the pickled class `{}` and its attributes",
-                    m.class.1
-                ));
-                infer::from_module(&archive.pickle, &m, &size, &mut assumed)?
-            } else {
-                let has = |k: &str| shapes.contains_key(k);
-                infer::from_state_dict(opts.arch, &has, &size, opts.assume, &mut assumed)?
-            };
-            (records, arch)
+            let path_note = if module.is_empty() { String::new() } else { format!(" → {module}") };
+            read.push(format!("pickled module {}.{} at {at}{path_note}", m.class.0, m.class.1));
+            (m.state_dict().map_err(|e| pickle_error(path, e))?, Some(m))
         }
         Root::StateDict(sd) => {
             read.push(format!("state_dict of {} tensors at {at}", sd.len()));
-            let records = if module.is_empty() {
-                sd
-            } else {
-                let prefix = format!("{module}.");
-                sd.into_iter()
-                    .filter_map(|(k, t)| Some((k.strip_prefix(&prefix)?.to_string(), t)))
-                    .collect()
-            };
-            let shapes: HashMap<String, Vec<i64>> = records
-                .iter()
-                .map(|(k, t)| (k.clone(), t.shape.iter().map(|&d| d as i64).collect()))
-                .collect();
-            let has = |k: &str| shapes.contains_key(k);
-            let size = |k: &str| shapes.get(k).cloned();
-            inferred.push("arch from the tensor names and shapes".into());
-            (
-                records.clone(),
-                infer::from_state_dict(opts.arch, &has, &size, opts.assume, &mut assumed)?,
-            )
+            let prefix = format!("{module}.");
+            let picked = sd.into_iter().filter_map(|(k, t)| if module.is_empty() { Some((k, t)) } else { Some((k.strip_prefix(&prefix)?.to_string(), t)) });
+            (picked.collect(), None)
         }
     };
     if records.is_empty() {
-        return Err(Error::Config(format!("no tensors under module `{module}`")));
+        return Err(Error::Config(format!("no tensor under `{module}.`")));
     }
-    let tensors = records
-        .iter()
-        .map(|(k, t)| Ok((k.clone(), to_tensor(&archive, k, t)?)))
-        .collect::<Result<Vec<_>>>()?;
+    // Read (and so check) every storage before asking anything about the architecture.
+    let tensors = records.iter().map(|(k, t)| Ok((k.clone(), to_tensor(&archive, k, t)?))).collect::<Result<Vec<_>>>()?;
+    let shapes: HashMap<&str, Vec<i64>> = tensors.iter().map(|(k, t)| (k.as_str(), t.size())).collect();
+    let has = |k: &str| shapes.contains_key(k);
+    let size = |k: &str| shapes.get(k).cloned();
+    let arch = match view {
+        Some(m) if opts.arch == ArchChoice::Auto => {
+            inferred.push(format!("arch from the pickled class `{}` and its attributes", m.class.1));
+            infer::from_module(&archive.pickle, &m, &size, &mut assumed)?
+        }
+        _ => {
+            inferred.push("arch from the tensor names and shapes".into());
+            infer::from_state_dict(opts.arch, &has, &size, opts.assume, &mut assumed)?
+        }
+    };
     let dtypes: std::collections::BTreeSet<&str> = records
         .iter()
         .map(|(_, t)| t.storage.dtype.name())

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod archive;
+pub mod craft;
 pub mod error;
 pub mod pickle;
 pub mod tensor;

@@ -182,3 +182,72 @@ impl<'a> Zip<'a> {
         Ok(data)
     }
 }
+
+/// Write entries as a stored (uncompressed) zip archive, the layout torch.save uses. For tests,
+/// fuzz seeds and tools; no zip64.
+pub fn write_stored(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in entries {
+        let offset = out.len() as u32;
+        let crc = crc32fast::hash(data);
+        let header = |sig: u32, central: bool| {
+            let mut h = sig.to_le_bytes().to_vec();
+            if central {
+                h.extend(20u16.to_le_bytes()); // version made by
+            }
+            h.extend(20u16.to_le_bytes()); // version needed
+            h.extend([0u8; 4]); // flags, method = stored
+            h.extend([0u8; 4]); // time, date
+            h.extend(crc.to_le_bytes());
+            h.extend((data.len() as u32).to_le_bytes());
+            h.extend((data.len() as u32).to_le_bytes());
+            h.extend((name.len() as u16).to_le_bytes());
+            h.extend(0u16.to_le_bytes()); // extra
+            if central {
+                h.extend([0u8; 6]); // comment length, disk, internal attrs
+                h.extend([0u8; 4]); // external attrs
+                h.extend(offset.to_le_bytes());
+            }
+            h.extend(name.as_bytes());
+            h
+        };
+        out.extend(header(LOCAL, false));
+        out.extend_from_slice(data);
+        central.extend(header(CENTRAL, true));
+    }
+    let cd_offset = out.len() as u32;
+    out.extend(&central);
+    out.extend(EOCD.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_archives_read_back_and_crc_is_checked() {
+        let zip = write_stored(&[("a/data.pkl", b"hello"), ("a/data/0", &[1, 2, 3, 4])]);
+        let z = Zip::new(&zip).unwrap();
+        assert_eq!(z.entries().len(), 2);
+        assert_eq!(z.read(z.entry("a/data/0").unwrap()).unwrap(), &[1, 2, 3, 4]);
+        let mut bad = zip.clone();
+        let at = z.entry("a/data.pkl").unwrap().data.start;
+        bad[at] ^= 1;
+        let z = Zip::new(&bad).unwrap();
+        assert_eq!(
+            z.read(z.entry("a/data.pkl").unwrap()),
+            Err(Error::BadCrc("a/data.pkl".into()))
+        );
+        for cut in [1, 10, 30, zip.len() - 5] {
+            assert!(Zip::new(&zip[..zip.len() - cut]).is_err(), "cut {cut}");
+        }
+    }
+}
