@@ -176,14 +176,27 @@ fn from_torch(path: &Path, bytes: &[u8], module: &str, opts: &PortOptions) -> Re
     let (records, view) = match root {
         Root::Module(m) => {
             let m = m.descend(module).map_err(|e| pickle_error(path, e))?;
-            let path_note = if module.is_empty() { String::new() } else { format!(" → {module}") };
-            read.push(format!("pickled module {}.{} at {at}{path_note}", m.class.0, m.class.1));
+            let path_note = if module.is_empty() {
+                String::new()
+            } else {
+                format!(" → {module}")
+            };
+            read.push(format!(
+                "pickled module {}.{} at {at}{path_note}",
+                m.class.0, m.class.1
+            ));
             (m.state_dict().map_err(|e| pickle_error(path, e))?, Some(m))
         }
         Root::StateDict(sd) => {
             read.push(format!("state_dict of {} tensors at {at}", sd.len()));
             let prefix = format!("{module}.");
-            let picked = sd.into_iter().filter_map(|(k, t)| if module.is_empty() { Some((k, t)) } else { Some((k.strip_prefix(&prefix)?.to_string(), t)) });
+            let picked = sd.into_iter().filter_map(|(k, t)| {
+                if module.is_empty() {
+                    Some((k, t))
+                } else {
+                    Some((k.strip_prefix(&prefix)?.to_string(), t))
+                }
+            });
             (picked.collect(), None)
         }
     };
@@ -191,13 +204,22 @@ fn from_torch(path: &Path, bytes: &[u8], module: &str, opts: &PortOptions) -> Re
         return Err(Error::Config(format!("no tensor under `{module}.`")));
     }
     // Read (and so check) every storage before asking anything about the architecture.
-    let tensors = records.iter().map(|(k, t)| Ok((k.clone(), to_tensor(&archive, k, t)?))).collect::<Result<Vec<_>>>()?;
-    let shapes: HashMap<&str, Vec<i64>> = tensors.iter().map(|(k, t)| (k.as_str(), t.size())).collect();
+    let tensors = records
+        .iter()
+        .map(|(k, t)| Ok((k.clone(), to_tensor(&archive, k, t)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let shapes: HashMap<&str, Vec<i64>> = tensors
+        .iter()
+        .map(|(k, t)| (k.as_str(), t.size()))
+        .collect();
     let has = |k: &str| shapes.contains_key(k);
     let size = |k: &str| shapes.get(k).cloned();
     let arch = match view {
         Some(m) if opts.arch == ArchChoice::Auto => {
-            inferred.push(format!("arch from the pickled class `{}` and its attributes", m.class.1));
+            inferred.push(format!(
+                "arch from the pickled class `{}` and its attributes",
+                m.class.1
+            ));
             infer::from_module(&archive.pickle, &m, &size, &mut assumed)?
         }
         _ => {

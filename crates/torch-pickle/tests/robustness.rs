@@ -6,7 +6,7 @@ use torch_pickle::walk::{find_root, Root, Source};
 use torch_pickle::{parse, Archive, DType, Error, Node};
 
 fn open_err(bytes: &[u8]) -> String {
-    let e = Archive::open(bytes).err().expect("an error").to_string();
+    let e = Archive::open(bytes).expect_err("an error").to_string();
     assert!(!e.contains('\n'), "one line: {e}");
     e
 }
@@ -18,8 +18,7 @@ fn tensor_err(bytes: &[u8]) -> String {
         panic!("a state_dict")
     };
     a.tensor_storage(&sd[0].1)
-        .err()
-        .expect("an error")
+        .expect_err("an error")
         .to_string()
 }
 
