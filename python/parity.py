@@ -54,6 +54,13 @@ def make_input(idx, n, c, h, w):
     return x
 
 
+DEVICE = "cpu"  # --device: where the reference runs; inputs and outputs are stored on the CPU
+
+
+def on_device(fn, x):
+    return fn(x.to(DEVICE)).cpu()
+
+
 def pool_sweep(out_dir):
     tensors, cases, idx = {}, [], 0
     for (h, w) in sweep_sizes():
@@ -67,7 +74,7 @@ def pool_sweep(out_dir):
                     for rule in RULES:
                         case = {"input": key, "h": h, "w": w, "n": n, "c": c, "levels": levels, "rule": rule}
                         try:
-                            y = yueruchen.pyramid_pool(x, levels, rule)
+                            y = on_device(lambda t: yueruchen.pyramid_pool(t, levels, rule), x)
                         except (RuntimeError, ValueError) as e:
                             case["status"], case["message"] = "error", str(e).splitlines()[0]
                         else:
@@ -113,23 +120,23 @@ def sppnet_suite(spec_path, out_dir):
         sd = {k: v.contiguous() for k, v in model.state_dict().items()}
         save_file(sd, os.path.join(out_dir, m["name"] + ".safetensors"), metadata=meta)
     for inp in spec["inputs"]:
-        model = models[inp["model"]]
+        model = models[inp["model"]].to(DEVICE)
         g = torch.Generator().manual_seed(inp["seed"])
         x = torch.randn(*inp["shape"], generator=g)
         name = inp["name"]
         results[f"{name}/input"] = x
         model.eval()
         with torch.no_grad():
-            results[f"{name}/eval"] = model(x)
-            results[f"{name}/features"] = model.features(x)
+            results[f"{name}/eval"] = on_device(model, x)
+            results[f"{name}/features"] = on_device(model.features, x)
         if inp.get("train", False):
             import copy
             trained = copy.deepcopy(model).train()
             with torch.no_grad():
-                results[f"{name}/train"] = trained(x)
+                results[f"{name}/train"] = on_device(trained, x)
             for k, v in trained.state_dict().items():
                 if k.startswith(("BN1.", "BN2.")):
-                    results[f"{name}/train_state/{k}"] = v.contiguous()
+                    results[f"{name}/train_state/{k}"] = v.cpu().contiguous()
     save_file(results, os.path.join(out_dir, "results.safetensors"),
               metadata={"torch": torch.__version__, "threads": str(torch.get_num_threads())})
 
@@ -145,9 +152,20 @@ def run_weights(weights, inputs, out):
     save_file(outputs, out)
 
 
+def set_device(device):
+    """Where the reference runs. On CUDA: cuDNN benchmark off, deterministic algorithms on."""
+    global DEVICE
+    DEVICE = device
+    if device != "cpu":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=1, help="intra-op threads (must equal Rust's)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda:N (deterministic settings on CUDA)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("pool-sweep")
     p.add_argument("out_dir")
@@ -160,6 +178,7 @@ def main():
     p.add_argument("out")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    set_device(args.device)
     if args.cmd == "pool-sweep":
         pool_sweep(args.out_dir)
     elif args.cmd == "sppnet":

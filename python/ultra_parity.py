@@ -79,20 +79,23 @@ def randomise(module, seed, bn_shift=0.0):
 
 
 def run_inputs(name, module, inputs, results, fused=None, train=False):
-    module.eval()
+    from parity import DEVICE, on_device
+    module.eval().to(DEVICE)
+    if fused is not None:
+        fused.to(DEVICE)
     for i, x in enumerate(inputs):
         key = f"{name}/{i}"
         results[f"{key}/input"] = x
         with torch.no_grad():
-            results[f"{key}/eval"] = module(x)
+            results[f"{key}/eval"] = on_device(module, x)
             if fused is not None:
-                results[f"{key}/fused"] = fused(x)
+                results[f"{key}/fused"] = on_device(fused, x)
             if train and x.shape[0] * x.shape[2] * x.shape[3] > 1:  # PyTorch refuses 1 value per channel
                 t = copy.deepcopy(module).train()
-                results[f"{key}/train"] = t(x)
+                results[f"{key}/train"] = on_device(t, x)
                 for k, v in t.state_dict().items():
                     if ".bn." in f".{k}" or k.startswith("bn."):
-                        results[f"{key}/train_state/{k}"] = v.contiguous()
+                        results[f"{key}/train_state/{k}"] = v.cpu().contiguous()
 
 
 def make_inputs(specs, seed):
@@ -108,6 +111,7 @@ def blocks(spec_path, out_dir):
         name = case["name"]
         m = build(case).eval()
         export(m, os.path.join(out_dir, f"{name}.safetensors"), half=case.get("half", False))
+        m = m.cpu()
         if case.get("half", False):
             m = m.half().float()  # what a f16 checkpoint holds, in f32
         fused = None
@@ -140,9 +144,10 @@ def models(out_dir):
         for i in picks:
             name = f"{yaml[:-5]}.{i}"
             export(model.model[i], os.path.join(out_dir, f"{name}.fused.safetensors"))
+            from parity import on_device
             with torch.no_grad():
                 for j, x in enumerate(inputs_for[i]):
-                    results[f"{name}/{j}/fused"] = model.model[i](x)
+                    results[f"{name}/{j}/fused"] = on_device(model.model[i], x)
     save_file(results, os.path.join(out_dir, "results.safetensors"), metadata={"torch": torch.__version__})
     with open(os.path.join(out_dir, "models.json"), "w") as f:
         json.dump(listing, f)
@@ -151,6 +156,7 @@ def models(out_dir):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=1, help="intra-op threads (must equal Rust's)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda:N (deterministic settings on CUDA)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("blocks")
     p.add_argument("spec")
@@ -160,6 +166,8 @@ def main():
     args = ap.parse_args()
     import ultralytics  # noqa: F401  (sets OMP_NUM_THREADS=1 for children; we set threads explicitly below)
     torch.set_num_threads(args.threads)
+    import parity
+    parity.set_device(args.device)
     if args.cmd == "blocks":
         blocks(args.spec, args.out_dir)
     else:

@@ -33,6 +33,8 @@ enum Command {
     /// Show a checkpoint's tensors, metadata and (for torch.save files) module tree, without
     /// reading storages or running anything.
     Inspect(cli::inspect::InspectArgs),
+    /// Every ported module against live Python, on each device: bitwise / max abs / max ULP.
+    Parity(cli::parity::ParityArgs),
     /// Time the same cases in Rust and in Python, alternating; medians and ratios.
     Bench(cli::bench::BenchArgs),
     /// Print which feature-map sides each bin rule can pool (Markdown table).
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Sizes(args) => cli::sizes::run(args),
         Command::Bench(args) => cli::bench::run(args, cli.threads),
         Command::Port(args) => cli::port::run(args),
+        Command::Parity(args) => cli::parity::run(args, cli.threads),
         Command::Inspect(args) => cli::inspect::run(args),
     };
     if std::env::var_os(sppnet::runtime::REPORT_PEAK_RSS).is_some() {

@@ -16,6 +16,7 @@ use sppnet::{spatial_pyramid_pool, Arch, Model, Rule, SppNetConfig};
 use tch::{Device, Kind, Tensor};
 
 use super::bench_process::whole_process;
+use super::{python_dir, python_path};
 
 /// Arguments of `sppnet bench`.
 #[derive(Args)]
@@ -66,18 +67,6 @@ pub struct CaseResult {
     pub variants: std::collections::BTreeMap<String, Timing>,
     /// Python median / Rust median (> 1: Rust is faster).
     pub speedup_vs_python: f64,
-}
-
-/// Where the Python side lives.
-pub fn python_path(given: Option<PathBuf>) -> PathBuf {
-    given
-        .or_else(|| std::env::var_os("SPPNET_PYTHON").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"))
-}
-
-/// The checkout's python/ folder.
-pub fn python_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python")
 }
 
 struct PyServer {

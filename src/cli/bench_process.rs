@@ -103,7 +103,7 @@ pub fn whole_process(python: &Path, threads: i32) -> anyhow::Result<ProcessResul
         )?);
         py.push(measure(
             Command::new(python)
-                .arg(super::bench::python_dir().join("bench.py"))
+                .arg(super::python_dir().join("bench.py"))
                 .args(["--threads", &threads, "forward"])
                 .arg(&weights)
                 .arg(&input)

@@ -6,6 +6,7 @@ mod bench_report;
 pub mod demo;
 pub mod forward;
 pub mod inspect;
+pub mod parity;
 pub mod pool;
 pub mod port;
 pub mod sizes;
@@ -47,4 +48,19 @@ pub fn print(text: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+/// The Python interpreter of the reference side: `given`, else `$SPPNET_PYTHON`, else the
+/// checkout's `.venv` (made by `make`).
+pub fn python_path(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
+    given
+        .or_else(|| std::env::var_os("SPPNET_PYTHON").map(std::path::PathBuf::from))
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")
+        })
+}
+
+/// The checkout's `python/` folder (the reference scripts).
+pub fn python_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python")
 }

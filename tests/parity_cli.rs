@@ -1,0 +1,98 @@
+//! `sppnet parity`: exit code 0 and the JSON rows when Rust and Python agree; exit code 1 with
+//! the failing rows marked when the reference is off by a single ULP; a missing Python is one
+//! `error:` line.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use serde_json::Value;
+
+#[test]
+fn parity_passes_and_prints_json_rows() {
+    let (code, out, err) = common::sppnet(&["parity", "--quick", "--device", "cpu", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("stdout is JSON");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(v["failed"], 0);
+    assert!(rows.len() >= 17, "{}", rows.len());
+    for r in rows {
+        assert_eq!(
+            (
+                r["device"].as_str(),
+                r["bitwise"].as_bool(),
+                r["ok"].as_bool()
+            ),
+            (Some("cpu"), Some(true), Some(true)),
+            "{r}"
+        );
+        assert!(
+            r["case"].is_string()
+                && r["shape"].is_string()
+                && r["max_abs"].is_number()
+                && r["max_ulp"].is_number()
+        );
+    }
+    for case in [
+        "spatial_pyramid_pool yueruchen",
+        "SppNet default",
+        "SPPF_yolo26 fused",
+        "SPPELAN",
+        "Conv_k3s2",
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r["case"].as_str().unwrap().starts_with(case)),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn a_one_ulp_difference_fails_with_exit_code_1() {
+    let dir = common::tempdir();
+    // The real interpreter, then every SppNet eval reference moved one ULP up.
+    let wrapper = dir.path().join("python");
+    let real = common::python();
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n\"{real}\" \"$@\" || exit $?\nfor last; do :; done\ncase \"$*\" in *\" sppnet \"*) \"{real}\" -c '\
+import sys, torch\nfrom safetensors.torch import load_file, save_file\np = sys.argv[1] + \"/results.safetensors\"\nd = load_file(p)\n\
+d = {{k: torch.nextafter(v, torch.full_like(v, 9.0)) if k.endswith(\"/eval\") else v for k, v in d.items()}}\nsave_file(d, p)' \"$last\";; esac\n",
+            real = real.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, out, err) = common::sppnet(&[
+        "parity",
+        "--quick",
+        "--device",
+        "cpu",
+        "--python",
+        common::s(&wrapper),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.lines().last().unwrap().starts_with("error: 4 of"),
+        "{err}"
+    );
+    let bad: Vec<&str> = out.lines().filter(|l| l.ends_with("| NO |")).collect();
+    assert_eq!(bad.len(), 4, "{out}");
+    assert!(
+        bad.iter()
+            .all(|l| l.starts_with("| SppNet") && l.contains("| 1 | NO |")),
+        "{bad:?}"
+    );
+
+    let (code, _, err) = common::sppnet(&["parity", "--quick", "--python", "/nonexistent/python"]);
+    assert_eq!(
+        (
+            code,
+            err.lines().filter(|l| l.starts_with("error:")).count()
+        ),
+        (1, 1),
+        "{err}"
+    );
+}
