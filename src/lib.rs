@@ -22,6 +22,7 @@
 pub mod checkpoint;
 pub mod compare;
 pub mod error;
+pub mod infer;
 pub mod layers;
 pub mod model;
 pub mod pyramid;

@@ -24,6 +24,8 @@ enum Command {
     Pool(cli::pool::PoolArgs),
     /// Run the module a weights file describes on one input tensor (eval mode).
     Forward(cli::forward::ForwardArgs),
+    /// Run a checkpoint on PNG/JPEG images of any size (batched by size; results in input order).
+    Infer(cli::infer::InferArgs),
     /// Run the committed reference SppNet on several input sizes and print its parity with
     /// the committed Python dumps.
     Demo(cli::demo::DemoArgs),
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Pool(args) => cli::pool::run(args, cli.threads),
         Command::Forward(args) => cli::forward::run(args, cli.threads),
         Command::Demo(args) => cli::demo::run(args, cli.threads),
+        Command::Infer(args) => cli::infer::run(args, cli.threads),
         Command::Sizes(args) => cli::sizes::run(args),
         Command::Bench(args) => cli::bench::run(args, cli.threads),
         Command::Port(args) => cli::port::run(args),

@@ -5,6 +5,7 @@ mod bench_process;
 mod bench_report;
 pub mod demo;
 pub mod forward;
+pub mod infer;
 pub mod inspect;
 pub mod parity;
 pub mod pool;

@@ -147,9 +147,19 @@ impl Model {
         tch::no_grad(|| self.net.forward_t(x, false))
     }
 
-    /// The floating-point kind of the weights (inputs must match).
+    /// The floating-point kind of the weights (inputs must match): f32, or f16 after
+    /// [`Model::half`].
     pub fn kind(&self) -> tch::Kind {
-        self.vs.kind()
+        self.vs
+            .variables()
+            .values()
+            .find(|t| t.is_floating_point())
+            .map_or(tch::Kind::Float, Tensor::kind)
+    }
+
+    /// Convert every floating-point weight to f16 (`--half` inference on CUDA).
+    pub fn half(&mut self) {
+        self.vs.half();
     }
 
     /// The same model with BatchNorm folded into every `Conv`, as ultralytics' `model.fuse()`

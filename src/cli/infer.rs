@@ -1,0 +1,296 @@
+//! `sppnet infer`: run a checkpoint on PNG/JPEG images of any size, batched by size.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde_json::{json, Value};
+use sppnet::checkpoint::{refuse_existing, write_safetensors};
+use sppnet::infer::{buckets, load_image, top_k, Normalize};
+use sppnet::model::Net;
+use sppnet::runtime::{configure_threads, parse_device};
+use sppnet::{Arch, Model, Overrides, Rule};
+use tch::{Device, Kind, Tensor};
+
+/// Arguments of `sppnet infer`.
+#[derive(Args)]
+pub struct InferArgs {
+    /// An SppNet checkpoint (classifier), or a block whose input has 3 channels.
+    #[arg(long)]
+    weights: PathBuf,
+    /// Image files (PNG, JPEG) and folders (their .png/.jpg/.jpeg files, sorted by name).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// auto (CUDA when available), cpu, cuda, cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Run in fp16 (CUDA; refused on a CPU whose libtorch lacks fp16 kernels).
+    #[arg(long)]
+    half: bool,
+    /// Most images of one size per forward pass.
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// Classes reported per image (SppNet).
+    #[arg(long, default_value_t = 5)]
+    top_k: usize,
+    /// Report the fixed-length pooled vector instead of classes (SppNet).
+    #[arg(long)]
+    features: bool,
+    /// One JSON object per image on stdout, and nothing else there.
+    #[arg(long)]
+    json: bool,
+    /// Also write each image's output (scores, features, or block output) to this safetensors
+    /// file, as tensor `<index>` (input order); metadata `sppnet.inputs` lists every path.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Channel means subtracted after scaling to [0, 1] (ImageNet's by default).
+    #[arg(long, value_delimiter = ',', default_value = "0.485,0.456,0.406")]
+    mean: Vec<f32>,
+    /// Channel standard deviations divided by (ImageNet's by default).
+    #[arg(long, value_delimiter = ',', default_value = "0.229,0.224,0.225")]
+    std: Vec<f32>,
+    /// Override the checkpoint's pyramid levels (SppNet).
+    #[arg(long, value_delimiter = ',')]
+    levels: Option<Vec<i64>>,
+    /// Override the checkpoint's bin rule (SppNet): `adaptive` pools any image size.
+    #[arg(long)]
+    rule: Option<Rule>,
+    /// Overwrite OUTPUT if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+/// What one image gave.
+struct Outcome {
+    size: (i64, i64),
+    tensor: Tensor,
+}
+
+fn is_image(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+}
+
+fn expand(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("{}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && is_image(f))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn check_half(device: Device) -> anyhow::Result<()> {
+    let probe = || -> Result<Tensor, tch::TchError> {
+        let x = Tensor::f_ones([1, 1, 4, 4], (Kind::Half, device))?;
+        x.f_conv2d(
+            &Tensor::f_ones([1, 1, 3, 3], (Kind::Half, device))?,
+            None::<Tensor>,
+            [1, 1],
+            [0, 0],
+            [1, 1],
+            1,
+        )
+    };
+    if let Err(e) = probe() {
+        bail!("--half: this libtorch has no fp16 convolution on {device:?} ({}); use CUDA or drop --half", e.to_string().lines().next().unwrap_or(""));
+    }
+    Ok(())
+}
+
+/// Run the model on one same-sized batch.
+fn run_batch(model: &Model, x: &Tensor, features: bool) -> sppnet::Result<Tensor> {
+    tch::no_grad(|| match (&model.net, features) {
+        (Net::SppNet(net), true) => net.features_t(x, false),
+        _ => model.net.forward_t(x, false),
+    })
+}
+
+/// Run `sppnet infer`; exit code 1 when any image failed (the others are still reported).
+pub fn run(args: InferArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
+    configure_threads(threads)?;
+    if let Some(out) = &args.output {
+        refuse_existing(out, args.force)?;
+    }
+    let (Ok(mean), Ok(std)) = (
+        <[f32; 3]>::try_from(args.mean.as_slice()),
+        <[f32; 3]>::try_from(args.std.as_slice()),
+    ) else {
+        bail!("--mean and --std take three values (R,G,B)");
+    };
+    let norm = Normalize { mean, std };
+    let device = parse_device(&args.device)?;
+    let overrides = Overrides {
+        levels: args.levels.clone(),
+        rule: args.rule,
+    };
+    let (mut model, _) = Model::load(&args.weights, device, &overrides)?;
+    let channels = match &model.arch {
+        Arch::SppNet(c) => c.input_nc,
+        Arch::Conv(c) => c.c1,
+        Arch::Spp(c) => c.c1,
+        Arch::Sppf(c) => c.c1,
+        Arch::SppElan(c) => c.c1,
+    };
+    if channels != 3 {
+        bail!("{} takes {channels}-channel inputs; images have 3 (infer runs SppNet checkpoints and 3-channel blocks)", model.arch.class());
+    }
+    let classifier = matches!(model.arch, Arch::SppNet(_));
+    if args.features && !classifier {
+        bail!("--features applies to SppNet checkpoints");
+    }
+    if args.half {
+        check_half(device)?;
+        model.half();
+    }
+    let files = expand(&args.inputs)?;
+    if files.is_empty() {
+        bail!("no images found in {:?}", args.inputs);
+    }
+
+    // Sizes from the headers only; decoding happens batch by batch.
+    let mut results: Vec<Option<Result<Outcome, String>>> =
+        (0..files.len()).map(|_| None).collect();
+    let mut sizes = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        match image::image_dimensions(f) {
+            Ok((w, h)) => sizes.push((i, (h as i64, w as i64))),
+            Err(e) => results[i] = Some(Err(format!("not a readable PNG/JPEG image ({e})"))),
+        }
+    }
+    let bar = (std::io::stderr().is_terminal() && files.len() > 8)
+        .then(|| indicatif::ProgressBar::new(files.len() as u64));
+    let start = Instant::now();
+    for batch in buckets(&sizes, args.batch_size) {
+        let mut ok = Vec::new();
+        let mut xs = Vec::new();
+        for &i in &batch {
+            match load_image(&files[i], &norm) {
+                Ok(x) => {
+                    ok.push(i);
+                    xs.push(x);
+                }
+                Err(e) => results[i] = Some(Err(e.to_string())),
+            }
+        }
+        if !xs.is_empty() {
+            let x = Tensor::f_stack(&xs, 0)?
+                .f_to_device(device)?
+                .f_to_kind(model.kind())?;
+            match run_batch(&model, &x, args.features) {
+                Ok(y) => {
+                    for (j, &i) in ok.iter().enumerate() {
+                        let size = (x.size()[2], x.size()[3]);
+                        results[i] = Some(Ok(Outcome {
+                            size,
+                            tensor: y
+                                .f_get(j as i64)?
+                                .f_to_kind(Kind::Float)?
+                                .f_to_device(Device::Cpu)?,
+                        }));
+                    }
+                }
+                Err(e) => ok
+                    .iter()
+                    .for_each(|&i| results[i] = Some(Err(e.to_string()))),
+            }
+        }
+        if let Some(b) = &bar {
+            b.inc(batch.len() as u64);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    report(&args, &files, results, classifier, seconds)
+}
+
+fn report(
+    args: &InferArgs,
+    files: &[PathBuf],
+    results: Vec<Option<Result<Outcome, String>>>,
+    classifier: bool,
+    seconds: f64,
+) -> anyhow::Result<ExitCode> {
+    let (mut text, mut saved, mut failed) = (String::new(), Vec::new(), 0);
+    for (i, (path, r)) in files.iter().zip(results).enumerate() {
+        let r = r.unwrap_or_else(|| Err("not processed".into()));
+        let mut line = json!({"index": i, "path": path.display().to_string(), "ok": r.is_ok()});
+        match r {
+            Ok(o) => {
+                let obj = line.as_object_mut().expect("object");
+                obj.insert("height".into(), json!(o.size.0));
+                obj.insert("width".into(), json!(o.size.1));
+                let human = if args.features {
+                    obj.insert("features_len".into(), json!(o.tensor.numel()));
+                    format!("{} features", o.tensor.numel())
+                } else if classifier {
+                    let top = top_k(&o.tensor, args.top_k)?;
+                    obj.insert(
+                        "top_k".into(),
+                        Value::Array(
+                            top.iter()
+                                .map(|(c, s)| json!({"class": c, "score": s}))
+                                .collect(),
+                        ),
+                    );
+                    top.iter()
+                        .map(|(c, s)| format!("class {c} ({s:.4})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                } else {
+                    obj.insert("output_shape".into(), json!(o.tensor.size()));
+                    format!("output {:?}", o.tensor.size())
+                };
+                text += &format!("{}: {human}\n", path.display());
+                saved.push((i.to_string(), o.tensor));
+            }
+            Err(e) => {
+                failed += 1;
+                line.as_object_mut()
+                    .expect("object")
+                    .insert("error".into(), json!(e));
+                if !args.json {
+                    eprintln!("{}: error: {e}", path.display());
+                }
+            }
+        }
+        if args.json {
+            super::print(&format!("{line}\n"))?;
+        }
+    }
+    if !args.json {
+        super::print(&text)?;
+    }
+    if let Some(out) = &args.output {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        let meta = std::collections::HashMap::from([(
+            "sppnet.inputs".to_string(),
+            serde_json::to_string(&names)?,
+        )]);
+        write_safetensors(out, &saved, &meta, args.force)?;
+    }
+    let done = files.len() - failed;
+    eprintln!(
+        "{done} images in {seconds:.2} s ({:.1} images/s), {failed} failed",
+        done as f64 / seconds.max(1e-9)
+    );
+    if failed > 0 {
+        bail!("{failed} of {} images failed", files.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
