@@ -11,6 +11,7 @@ build: setup
 
 demo: build
 	./target/debug/sppnet demo
+	./target/debug/sppnet parity --quick
 
 test: setup
 	cargo fmt --all -- --check

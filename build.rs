@@ -12,6 +12,17 @@ fn main() {
         return;
     };
     let dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.into());
+    // The linked libtorch's version, for `sppnet --version` (pip's torch/version.py).
+    let version = std::fs::read_to_string(dir.join("../version.py"))
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("__version__"))?;
+            Some(line.split(['\'', '"']).nth(1)?.to_string())
+        });
+    println!(
+        "cargo:rustc-env=SPPNET_LIBTORCH_VERSION={}",
+        version.as_deref().unwrap_or("unknown")
+    );
     println!("cargo:rustc-link-arg=-Wl,-rpath={}", dir.display());
     println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
     println!("cargo:rustc-link-arg=-ltorch");

@@ -4,7 +4,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Spatial pyramid pooling on libtorch, proven bit-for-bit against upstream PyTorch.
 #[derive(Parser)]
@@ -44,7 +44,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // The long version (`--version`) holds runtime facts: libtorch, CUDA, cuDNN, threads.
+    let mut command = Cli::command();
+    if std::env::args().any(|a| a == "--version") {
+        let text: &'static str = Box::leak(sppnet::runtime::environment().into_boxed_str());
+        command = command.long_version(text);
+    }
+    let parsed = command
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             let _ = e.print(); // --help, --version

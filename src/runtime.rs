@@ -65,6 +65,32 @@ pub fn configure_threads(threads: Option<usize>) -> Result<i32> {
     Ok(tch::get_num_threads())
 }
 
+/// The libtorch this binary was built against and runs with (the rpath points at it).
+pub const LIBTORCH_VERSION: &str = env!("SPPNET_LIBTORCH_VERSION");
+
+/// What `sppnet --version` reports: versions, CUDA and cuDNN linked and visible, threads.
+pub fn environment() -> String {
+    // Loaded, as opposed to usable: libtorch's hasCUDA() also needs a driver and a device.
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let loaded = |lib: &str| if maps.contains(lib) { "yes" } else { "no" };
+    let devices = tch::Cuda::device_count();
+    let cudnn = if tch::Cuda::cudnn_is_available() {
+        format!("yes (cuDNN {})", tch::utils::version_cudnn())
+    } else {
+        "no".into()
+    };
+    format!(
+        "{}\nlibtorch {LIBTORCH_VERSION} (tch 0.26)\nlibtorch_cuda loaded: {}; libcudnn loaded: {}\n\
+         CUDA usable: {}; CUDA devices visible: {devices}; cuDNN usable: {cudnn}\n\
+         intra-op threads: {} (--threads, else $OMP_NUM_THREADS)",
+        env!("CARGO_PKG_VERSION"),
+        loaded("libtorch_cuda.so"),
+        loaded("libcudnn"),
+        if tch::utils::has_cuda() { "yes" } else { "no" },
+        tch::get_num_threads()
+    )
+}
+
 /// Refuse tensors holding NaN or ±inf (command-line inputs; the library itself passes them
 /// through as PyTorch does).
 pub fn check_finite(x: &Tensor, what: &str) -> Result<()> {

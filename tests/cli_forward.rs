@@ -188,3 +188,16 @@ fn demo_prints_a_bitwise_parity_table() {
         assert!(out.contains(size), "{size} in {out}");
     }
 }
+
+#[test]
+fn version_reports_libtorch_cuda_and_threads() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sppnet"))
+        .args(["--threads", "3", "--version"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("libtorch 2.13.0"), "{text}");
+    assert!(text.contains("libtorch_cuda loaded: yes"), "linked with --no-as-needed: {text}");
+    assert!(text.contains("CUDA devices visible:") && text.contains("intra-op threads:"), "{text}");
+}

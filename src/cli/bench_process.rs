@@ -75,7 +75,7 @@ pub fn whole_process(python: &Path, threads: i32) -> anyhow::Result<ProcessResul
     const RUNS: usize = 5;
     eprintln!("bench whole process …");
     let dir = tempfile::tempdir()?;
-    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/sppnet_tiny.safetensors");
+    let weights = super::project_root().join("weights/sppnet_tiny.safetensors");
     let input = dir.path().join("in.safetensors");
     tch::manual_seed(0);
     let x = Tensor::rand([1, 3, 64, 64], (Kind::Float, Device::Cpu));

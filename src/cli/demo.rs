@@ -33,7 +33,7 @@ fn default_dir() -> PathBuf {
     if here.join("sppnet_tiny.safetensors").exists() {
         here.to_path_buf()
     } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("weights")
+        super::project_root().join("weights")
     }
 }
 

@@ -61,7 +61,16 @@ pub fn python_path(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
         })
 }
 
-/// The checkout's `python/` folder (the reference scripts).
+/// The project root: `$SPPNET_ROOT` (a bundle carried to another machine), else the checkout
+/// this binary was built from.
+pub fn project_root() -> std::path::PathBuf {
+    std::env::var_os("SPPNET_ROOT").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        std::path::PathBuf::from,
+    )
+}
+
+/// The project's `python/` folder (the reference scripts).
 pub fn python_dir() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python")
+    project_root().join("python")
 }
