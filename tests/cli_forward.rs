@@ -198,6 +198,12 @@ fn version_reports_libtorch_cuda_and_threads() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("libtorch 2.13.0"), "{text}");
-    assert!(text.contains("libtorch_cuda loaded: yes"), "linked with --no-as-needed: {text}");
-    assert!(text.contains("CUDA devices visible:") && text.contains("intra-op threads:"), "{text}");
+    assert!(
+        text.contains("libtorch_cuda loaded: yes"),
+        "linked with --no-as-needed: {text}"
+    );
+    assert!(
+        text.contains("CUDA devices visible:") && text.contains("intra-op threads:"),
+        "{text}"
+    );
 }

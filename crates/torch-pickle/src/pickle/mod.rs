@@ -1,0 +1,272 @@
+//! A restricted unpickler that **never executes anything**.
+//!
+//! It understands the opcodes of pickle protocols 0–5 that carry data. Globals are never
+//! imported or called: a handful that `torch.save` uses are *interpreted* (`OrderedDict`,
+//! `_rebuild_tensor_v2`, `_rebuild_parameter`, `torch.Size`, `_codecs.encode`, `set`, …), and
+//! every other one becomes an inert named [`Node::Object`] whose REDUCE / NEWOBJ / BUILD /
+//! SETITEMS / APPENDS are recorded as data. `os.system` is just a name here.
+//!
+//! Objects live in an arena ([`Pickle::nodes`]) and are referred to by index, so memo
+//! references share instead of copying (no exponential blow-up), and the parser is iterative
+//! (no recursion on nesting). Every length read from the stream is checked against the bytes
+//! that remain, so nothing is allocated beyond the input's size.
+
+mod globals;
+mod ops;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::error::{Error, Result};
+use crate::tensor::{StorageRef, TensorRef};
+
+/// Index of a [`Node`] in [`Pickle::nodes`].
+pub type NodeId = usize;
+
+/// A value on the pickle stack: a scalar, or a reference to an arena node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `None`.
+    None,
+    /// `True` / `False`.
+    Bool(bool),
+    /// An integer that fits in 64 bits.
+    Int(i64),
+    /// An integer that does not (its little-endian two's-complement bytes).
+    BigInt(Rc<[u8]>),
+    /// A float.
+    Float(f64),
+    /// A `str`.
+    Str(Rc<str>),
+    /// `bytes` / `bytearray`.
+    Bytes(Rc<[u8]>),
+    /// Anything with identity: containers, globals, objects, tensors.
+    Node(NodeId),
+}
+
+/// An object with identity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// `tuple` (also `torch.Size`).
+    Tuple(Vec<Value>),
+    /// `list`.
+    List(Vec<Value>),
+    /// `dict` or `collections.OrderedDict`, in insertion order.
+    Dict(Vec<(Value, Value)>),
+    /// `set` / `frozenset`.
+    Set(Vec<Value>),
+    /// A global reference (`module.name`), never imported.
+    Global(String, String),
+    /// An instance of a class this reader does not interpret, recorded as data.
+    Object {
+        /// `(module, name)` of its class.
+        class: (String, String),
+        /// Constructor arguments (REDUCE / NEWOBJ).
+        args: Vec<Value>,
+        /// BUILD state (usually the `__dict__`).
+        state: Option<Value>,
+        /// Items APPENDed to it.
+        items: Vec<Value>,
+        /// Items SETITEM'd on it.
+        dict_items: Vec<(Value, Value)>,
+    },
+    /// A storage named by a persistent id.
+    Storage(StorageRef),
+    /// A tensor (or parameter) view of a storage.
+    Tensor(TensorRef),
+}
+
+/// A parsed pickle: the arena, the root value, and every global it named.
+#[derive(Debug, Default)]
+pub struct Pickle {
+    /// All objects.
+    pub nodes: Vec<Node>,
+    /// The value STOP returned.
+    pub root: Option<Value>,
+    /// Every global referenced, in order of appearance (for reports: nothing was called).
+    pub globals: Vec<(String, String)>,
+}
+
+struct Parser<'a> {
+    data: &'a [u8],
+    pos: usize,
+    stack: Vec<Value>,
+    marks: Vec<usize>,
+    memo: HashMap<u64, Value>,
+    out: Pickle,
+}
+
+/// Parse a pickle stream.
+pub fn parse(data: &[u8]) -> Result<Pickle> {
+    let mut p = Parser {
+        data,
+        pos: 0,
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: HashMap::new(),
+        out: Pickle::default(),
+    };
+    p.run()?;
+    Ok(p.out)
+}
+
+impl<'a> Parser<'a> {
+    fn err<T>(&self, msg: impl Into<String>) -> Result<T> {
+        Err(Error::Pickle(msg.into(), self.pos))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        match self.pos.checked_add(n).filter(|&e| e <= self.data.len()) {
+            Some(end) => {
+                let s = &self.data[self.pos..end];
+                self.pos = end;
+                Ok(s)
+            }
+            None => self.err(format!(
+                "truncated: {n} more bytes announced, {} left",
+                self.data.len() - self.pos
+            )),
+        }
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn le<const N: usize>(&mut self) -> Result<[u8; N]> {
+        Ok(self.take(N)?.try_into().expect("N bytes"))
+    }
+
+    fn len32(&mut self) -> Result<usize> {
+        Ok(u32::from_le_bytes(self.le()?) as usize)
+    }
+
+    fn len64(&mut self) -> Result<usize> {
+        let n = u64::from_le_bytes(self.le()?);
+        usize::try_from(n).or_else(|_| self.err("length does not fit in memory"))
+    }
+
+    fn line(&mut self) -> Result<&'a str> {
+        let rest = &self.data[self.pos..];
+        let Some(n) = rest.iter().position(|&b| b == b'\n') else {
+            return self.err("unterminated text line");
+        };
+        let line =
+            std::str::from_utf8(&rest[..n]).or_else(|_| self.err("text line is not UTF-8"))?;
+        self.pos += n + 1;
+        Ok(line)
+    }
+
+    fn push(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+
+    fn node(&mut self, n: Node) -> Value {
+        self.out.nodes.push(n);
+        Value::Node(self.out.nodes.len() - 1)
+    }
+
+    fn pop(&mut self) -> Result<Value> {
+        let floor = self.marks.last().copied().unwrap_or(0);
+        if self.stack.len() <= floor {
+            return self.err("stack underflow");
+        }
+        Ok(self.stack.pop().expect("checked"))
+    }
+
+    fn top_id(&self) -> Result<NodeId> {
+        match self.stack.last() {
+            Some(Value::Node(id)) => Ok(*id),
+            _ => self.err("expected an object on the stack"),
+        }
+    }
+
+    fn pop_mark(&mut self) -> Result<Vec<Value>> {
+        let Some(m) = self.marks.pop() else {
+            return self.err("no MARK on the stack");
+        };
+        Ok(self.stack.split_off(m))
+    }
+
+    fn memo_get(&mut self, key: u64) -> Result<()> {
+        match self.memo.get(&key) {
+            Some(v) => {
+                let v = v.clone();
+                self.push(v);
+                Ok(())
+            }
+            None => self.err(format!("memo reference {key} out of range")),
+        }
+    }
+
+    fn memo_put(&mut self, key: u64) -> Result<()> {
+        let Some(v) = self.stack.last().cloned() else {
+            return self.err("PUT on an empty stack");
+        };
+        self.memo.insert(key, v);
+        Ok(())
+    }
+
+    fn int_line(&mut self) -> Result<i64> {
+        let l = self.line()?;
+        l.trim_end_matches('L')
+            .parse()
+            .or_else(|_| self.err(format!("bad integer `{l}`")))
+    }
+
+    fn long(&mut self, bytes: &[u8]) -> Value {
+        if bytes.len() <= 8 {
+            let fill = if bytes.last().is_some_and(|b| b & 0x80 != 0) {
+                0xff
+            } else {
+                0
+            };
+            let mut buf = [fill; 8];
+            buf[..bytes.len()].copy_from_slice(bytes);
+            Value::Int(i64::from_le_bytes(buf))
+        } else {
+            Value::BigInt(bytes.into())
+        }
+    }
+
+    fn string(&mut self, bytes: &[u8]) -> Result<Value> {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(Value::Str(s.into())),
+            Err(_) => self.err("string is not UTF-8"),
+        }
+    }
+
+    fn global(&mut self, module: &str, name: &str) -> Value {
+        self.out
+            .globals
+            .push((module.to_string(), name.to_string()));
+        self.node(Node::Global(module.to_string(), name.to_string()))
+    }
+
+    fn add_items(&mut self, id: NodeId, items: Vec<Value>) -> Result<()> {
+        match &mut self.out.nodes[id] {
+            Node::List(v) | Node::Set(v) => v.extend(items),
+            Node::Object { items: v, .. } => v.extend(items),
+            _ => return self.err("APPEND/ADDITEMS to a non-list"),
+        }
+        Ok(())
+    }
+
+    fn set_items(&mut self, id: NodeId, items: Vec<Value>) -> Result<()> {
+        if items.len() % 2 != 0 {
+            return self.err("odd number of items for SETITEMS");
+        }
+        let mut pairs = Vec::with_capacity(items.len() / 2);
+        let mut it = items.into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            pairs.push((k, v));
+        }
+        match &mut self.out.nodes[id] {
+            // Repeated keys are kept; lookups search from the back, so the last wins as in Python.
+            Node::Dict(d) => d.extend(pairs),
+            Node::Object { dict_items, .. } => dict_items.extend(pairs),
+            _ => return self.err("SETITEM on a non-dict"),
+        }
+        Ok(())
+    }
+}
