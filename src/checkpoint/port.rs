@@ -48,12 +48,13 @@ fn is_safetensors(bytes: &[u8]) -> bool {
     bytes.len() > 9 && bytes[8] == b'{' && !bytes.starts_with(b"PK")
 }
 
-fn select(tensors: Vec<(String, Tensor)>, module: &str) -> Result<Vec<(String, Tensor)>> {
+/// The entries under `module.` (keys made relative), or all of them for the root.
+fn select<T>(named: Vec<(String, T)>, module: &str) -> Result<Vec<(String, T)>> {
     if module.is_empty() {
-        return Ok(tensors);
+        return Ok(named);
     }
     let prefix = format!("{module}.");
-    let picked: Vec<_> = tensors
+    let picked: Vec<_> = named
         .into_iter()
         .filter_map(|(k, t)| Some((k.strip_prefix(&prefix)?.to_string(), t)))
         .collect();
@@ -72,24 +73,20 @@ pub fn port(path: &Path, opts: &PortOptions) -> Result<Ported> {
     } else {
         from_torch(path, &bytes, &module, opts)?
     };
-    let converted: Vec<String> = ported
+    let lossy = |k: Kind| matches!(k, Kind::Half | Kind::BFloat16 | Kind::Double);
+    let converted: Vec<Kind> = ported
         .tensors
         .iter()
-        .filter(|(_, t)| {
-            !opts.keep_dtype && matches!(t.kind(), Kind::Half | Kind::BFloat16 | Kind::Double)
-        })
-        .map(|(_, t)| format!("{:?}", t.kind()))
+        .map(|(_, t)| t.kind())
+        .filter(|&k| !opts.keep_dtype && lossy(k))
         .collect();
-    if !converted.is_empty() {
+    if let Some(first) = converted.first() {
         ported.read.push(format!(
-            "{} floating tensors converted to f32 (from {})",
-            converted.len(),
-            converted[0]
+            "{} floating tensors converted to f32 (from {first:?})",
+            converted.len()
         ));
-        for (_, t) in ported.tensors.iter_mut() {
-            if matches!(t.kind(), Kind::Half | Kind::BFloat16 | Kind::Double) {
-                *t = t.f_to_kind(Kind::Float)?;
-            }
+        for (_, t) in ported.tensors.iter_mut().filter(|(_, t)| lossy(t.kind())) {
+            *t = t.f_to_kind(Kind::Float)?;
         }
     }
     ported.inferred.push(format!(
@@ -102,55 +99,48 @@ pub fn port(path: &Path, opts: &PortOptions) -> Result<Ported> {
     Ok(ported)
 }
 
+/// The shape of every tensor, by key.
+fn shapes(tensors: &[(String, Tensor)]) -> HashMap<&str, Vec<i64>> {
+    tensors
+        .iter()
+        .map(|(k, t)| (k.as_str(), t.size()))
+        .collect()
+}
+
+/// The arch of a plain state_dict (keys, shapes, flags).
+fn guess(
+    tensors: &[(String, Tensor)],
+    opts: &PortOptions,
+    assumed: &mut Vec<String>,
+) -> Result<Arch> {
+    let shapes = shapes(tensors);
+    let has = |k: &str| shapes.contains_key(k);
+    let size = |k: &str| shapes.get(k).cloned();
+    infer::from_state_dict(opts.arch, &has, &size, opts.assume, assumed)
+}
+
 fn from_safetensors(path: &Path, module: &str, opts: &PortOptions) -> Result<Ported> {
     let file = read_safetensors(path)?;
     let mut read = vec![format!("safetensors with {} tensors", file.tensors.len())];
     let (mut inferred, mut assumed) = (Vec::new(), Vec::new());
-    let arch = match (file.metadata.get(META_ARCH), opts.arch) {
-        (Some(name), ArchChoice::Auto) if module.is_empty() => {
+    let tensors = select(file.tensors, module)?;
+    let described = file
+        .metadata
+        .get(META_ARCH)
+        .filter(|_| opts.arch == ArchChoice::Auto && module.is_empty());
+    let arch = match described {
+        Some(name) => {
             read.push(format!("config from `{META_ARCH}` metadata ({name})"));
             Arch::from_json(
                 name,
                 file.metadata.get(META_CONFIG).map_or("{}", String::as_str),
             )?
         }
-        _ => {
-            let tensors = select(
-                file.tensors
-                    .iter()
-                    .map(|(k, t)| (k.clone(), t.shallow_clone()))
-                    .collect(),
-                module,
-            )?;
-            let arch = guess(&tensors, opts, &mut assumed)?;
+        None => {
             inferred.push("arch from the tensor names and shapes".into());
-            return finish(arch, tensors, read, inferred, assumed);
+            guess(&tensors, opts, &mut assumed)?
         }
     };
-    finish(arch, file.tensors, read, inferred, assumed)
-}
-
-fn guess(
-    tensors: &[(String, Tensor)],
-    opts: &PortOptions,
-    assumed: &mut Vec<String>,
-) -> Result<Arch> {
-    let shapes: HashMap<&str, Vec<i64>> = tensors
-        .iter()
-        .map(|(k, t)| (k.as_str(), t.size()))
-        .collect();
-    let has = |k: &str| shapes.contains_key(k);
-    let size = |k: &str| shapes.get(k).cloned();
-    infer::from_state_dict(opts.arch, &has, &size, opts.assume, assumed)
-}
-
-fn finish(
-    arch: Arch,
-    tensors: Vec<(String, Tensor)>,
-    read: Vec<String>,
-    inferred: Vec<String>,
-    assumed: Vec<String>,
-) -> Result<Ported> {
     Ok(Ported {
         arch,
         tensors,
@@ -176,28 +166,20 @@ fn from_torch(path: &Path, bytes: &[u8], module: &str, opts: &PortOptions) -> Re
     let (records, view) = match root {
         Root::Module(m) => {
             let m = m.descend(module).map_err(|e| pickle_error(path, e))?;
-            let path_note = if module.is_empty() {
+            let below = if module.is_empty() {
                 String::new()
             } else {
                 format!(" → {module}")
             };
             read.push(format!(
-                "pickled module {}.{} at {at}{path_note}",
+                "pickled module {}.{} at {at}{below}",
                 m.class.0, m.class.1
             ));
             (m.state_dict().map_err(|e| pickle_error(path, e))?, Some(m))
         }
         Root::StateDict(sd) => {
             read.push(format!("state_dict of {} tensors at {at}", sd.len()));
-            let prefix = format!("{module}.");
-            let picked = sd.into_iter().filter_map(|(k, t)| {
-                if module.is_empty() {
-                    Some((k, t))
-                } else {
-                    Some((k.strip_prefix(&prefix)?.to_string(), t))
-                }
-            });
-            (picked.collect(), None)
+            (select(sd, module)?, None)
         }
     };
     if records.is_empty() {
@@ -208,23 +190,23 @@ fn from_torch(path: &Path, bytes: &[u8], module: &str, opts: &PortOptions) -> Re
         .iter()
         .map(|(k, t)| Ok((k.clone(), to_tensor(&archive, k, t)?)))
         .collect::<Result<Vec<_>>>()?;
-    let shapes: HashMap<&str, Vec<i64>> = tensors
-        .iter()
-        .map(|(k, t)| (k.as_str(), t.size()))
-        .collect();
-    let has = |k: &str| shapes.contains_key(k);
-    let size = |k: &str| shapes.get(k).cloned();
     let arch = match view {
         Some(m) if opts.arch == ArchChoice::Auto => {
             inferred.push(format!(
                 "arch from the pickled class `{}` and its attributes",
                 m.class.1
             ));
-            infer::from_module(&archive.pickle, &m, &size, &mut assumed)?
+            let shapes = shapes(&tensors);
+            infer::from_module(
+                &archive.pickle,
+                &m,
+                &|k: &str| shapes.get(k).cloned(),
+                &mut assumed,
+            )?
         }
         _ => {
             inferred.push("arch from the tensor names and shapes".into());
-            infer::from_state_dict(opts.arch, &has, &size, opts.assume, &mut assumed)?
+            guess(&tensors, opts, &mut assumed)?
         }
     };
     let dtypes: std::collections::BTreeSet<&str> = records
@@ -236,7 +218,13 @@ fn from_torch(path: &Path, bytes: &[u8], module: &str, opts: &PortOptions) -> Re
         tensors.len(),
         dtypes.into_iter().collect::<Vec<_>>().join(", ")
     ));
-    finish(arch, tensors, read, inferred, assumed)
+    Ok(Ported {
+        arch,
+        tensors,
+        read,
+        inferred,
+        assumed,
+    })
 }
 
 /// Write a ported module as a self-describing safetensors file, atomically.
