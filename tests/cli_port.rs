@@ -195,3 +195,43 @@ fn port_checks_strictly_and_states_its_assumptions() {
     let (code, _, err) = sppnet(&["port", s(&src), "-o", s(&out)]);
     assert!(code == 1 && err.contains("already exists"), "{err}");
 }
+
+#[test]
+fn big_endian_archives_are_converted() {
+    use sppnet::checkpoint::torch::to_tensor;
+    use torch_pickle::walk::{find_root, Root, Source};
+    let floats: Vec<u8> = [1.5f32, -2.0, 3.25, 4.0]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect();
+    let longs: Vec<u8> = [7i64, -9].iter().flat_map(|v| v.to_be_bytes()).collect();
+    let pk = Pk::new()
+        .dict()
+        .str("f")
+        .tensor("FloatStorage", "0", 4, 0, &[2, 2], &[1, 2])
+        .setitem()
+        .str("l")
+        .tensor("LongStorage", "1", 2, 0, &[2], &[1])
+        .setitem()
+        .stop();
+    let entries: [(&str, &[u8]); 4] = [
+        ("archive/data.pkl", &pk.0),
+        ("archive/byteorder", b"big"),
+        ("archive/data/0", &floats),
+        ("archive/data/1", &longs),
+    ];
+    let bytes = torch_pickle::zip::write_stored(&entries);
+    let archive = torch_pickle::Archive::open(&bytes).unwrap();
+    assert_eq!(archive.byteorder, torch_pickle::ByteOrder::Big);
+    let (Root::StateDict(sd), _) = find_root(&archive.pickle, Source::Model).unwrap() else {
+        panic!("a state_dict")
+    };
+    let f = to_tensor(&archive, "f", &sd[0].1).unwrap();
+    // Column-major view (stride [1, 2]) of [1.5, -2, 3.25, 4].
+    assert_eq!(
+        Vec::<f32>::try_from(f.flatten(0, -1)).unwrap(),
+        [1.5, 3.25, -2.0, 4.0]
+    );
+    let l = to_tensor(&archive, "l", &sd[1].1).unwrap();
+    assert_eq!(Vec::<i64>::try_from(l).unwrap(), [7, -9]);
+}
