@@ -19,6 +19,8 @@
 //! # Ok::<(), sppnet::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod checkpoint;
 pub mod compare;
 pub mod error;
