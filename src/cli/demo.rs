@@ -55,7 +55,7 @@ pub fn run(args: DemoArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
         TOLERANCE_CUDA
     };
     let mut out = String::new();
-    out += &format!("sppnet demo: {} ({:?})", weights.display(), model.arch);
+    out += &format!("sppnet demo: {} ({:?})\n", weights.display(), model.arch);
     out += &format!(
         "device {device:?}, {threads} thread(s); reference: {} (torch {}, {} thread(s))
 
