@@ -1,11 +1,10 @@
 //! `sppnet forward`: run a self-describing checkpoint on one input.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use sppnet::checkpoint::{read_safetensors, refuse_existing, write_safetensors};
+use sppnet::checkpoint::{read_safetensors, refuse_existing};
 use sppnet::pyramid::check_nchw;
 use sppnet::runtime::{check_finite, configure_threads, parse_device};
 use sppnet::{Model, Overrides, Rule};
@@ -65,16 +64,8 @@ pub fn run(args: ForwardArgs, threads: Option<usize>) -> anyhow::Result<ExitCode
         check_finite(&x, "the input")?;
     }
     let y = model.forward(&x)?;
-    let meta = HashMap::from([(
-        "sppnet.weights".to_string(),
-        args.weights.display().to_string(),
-    )]);
-    write_safetensors(
-        &args.output,
-        &[("output".to_string(), y.shallow_clone())],
-        &meta,
-        args.force,
-    )?;
+    let meta = [("sppnet.weights", args.weights.display().to_string())];
+    super::write_output(&args.output, &y, &meta, args.force)?;
     eprintln!(
         "{}: {} ({how}): {:?}",
         args.weights.display(),

@@ -74,3 +74,24 @@ pub fn project_root() -> std::path::PathBuf {
 pub fn python_dir() -> std::path::PathBuf {
     project_root().join("python")
 }
+
+/// Write `y` as the single tensor `output` of a safetensors file, with string metadata,
+/// atomically (what `pool` and `forward` produce).
+pub fn write_output(
+    path: &std::path::Path,
+    y: &Tensor,
+    meta: &[(&str, String)],
+    force: bool,
+) -> anyhow::Result<()> {
+    let meta = meta
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    sppnet::checkpoint::write_safetensors(
+        path,
+        &[("output".to_string(), y.shallow_clone())],
+        &meta,
+        force,
+    )?;
+    Ok(())
+}

@@ -1,11 +1,10 @@
 //! `sppnet pool`: spatial pyramid pooling of one tensor.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use sppnet::checkpoint::{read_safetensors, refuse_existing, write_safetensors};
+use sppnet::checkpoint::{read_safetensors, refuse_existing};
 use sppnet::runtime::{check_finite, configure_threads, parse_device};
 use sppnet::{spatial_pyramid_pool, Rule};
 
@@ -49,16 +48,11 @@ pub fn run(args: PoolArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     }
     let y = spatial_pyramid_pool(&x.f_to_device(device)?, &args.levels, args.rule)?;
     let levels: Vec<String> = args.levels.iter().map(i64::to_string).collect();
-    let meta = HashMap::from([
-        ("sppnet.levels".to_string(), levels.join(",")),
-        ("sppnet.rule".to_string(), args.rule.to_string()),
-    ]);
-    write_safetensors(
-        &args.output,
-        &[("output".to_string(), y.shallow_clone())],
-        &meta,
-        args.force,
-    )?;
+    let meta = [
+        ("sppnet.levels", levels.join(",")),
+        ("sppnet.rule", args.rule.to_string()),
+    ];
+    super::write_output(&args.output, &y, &meta, args.force)?;
     eprintln!(
         "pooled {:?} → output {:?} ({:?}) in {}",
         x.size(),
