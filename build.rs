@@ -1,10 +1,13 @@
-//! Link libtorch so that binaries run without LD_LIBRARY_PATH and really load the CUDA libraries.
+//! Link libtorch so that binaries run without LD_LIBRARY_PATH.
 //!
 //! torch-sys (a direct dependency, `links = "tch"`) tells us where libtorch lives through
 //! `DEP_TCH_LIBTORCH_LIB`. We embed that directory as an rpath, canonicalised so that it does
-//! not go through the checkout's `.libtorch` link, and link `-ltorch` with `--no-as-needed`:
-//! without it the linker drops `libtorch_cuda.so` and `Cuda::is_available()` is false on a GPU
-//! machine (NOTES §1).
+//! not go through the checkout's `.libtorch` link.
+//!
+//! The CUDA backend is deliberately *not* linked: the default `--as-needed` drops
+//! `libtorch_cuda.so`, and `sppnet::cuda::load_cuda` `dlopen`s it when a CUDA device is asked
+//! for, before libtorch's first CUDA query. A CPU run so starts in a fraction of the time and
+//! memory (NOTES §1, README "Benchmarks").
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let Ok(dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
@@ -24,6 +27,4 @@ fn main() {
         version.as_deref().unwrap_or("unknown")
     );
     println!("cargo:rustc-link-arg=-Wl,-rpath={}", dir.display());
-    println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
-    println!("cargo:rustc-link-arg=-ltorch");
 }

@@ -48,6 +48,10 @@ pub enum Error {
     #[error("{0}")]
     LevelDoesNotFit(String),
 
+    /// libtorch's CUDA backend could not be loaded, or the CUDA device asked for is not there.
+    #[error("{0}")]
+    Cuda(String),
+
     /// A model or layer configuration is inconsistent.
     #[error("invalid config: {0}")]
     Config(String),

@@ -23,6 +23,7 @@
 
 pub mod checkpoint;
 pub mod compare;
+pub mod cuda;
 pub mod error;
 pub mod infer;
 pub mod layers;

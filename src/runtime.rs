@@ -6,23 +6,29 @@ use crate::error::{Error, Result};
 
 /// Parse `auto`, `cpu`, `cuda` or `cuda:N`. `auto` is CUDA device 0 when CUDA is available, else
 /// the CPU; asking for CUDA where there is none (or for a device index past the last) is an error.
+///
+/// CUDA choices load libtorch's CUDA backend first ([`crate::cuda::load_cuda`]); `cpu` never
+/// does, and `auto` only where the machine has NVIDIA device nodes.
 pub fn parse_device(s: &str) -> Result<Device> {
     let cuda = |i: usize| {
+        crate::cuda::load_cuda()
+            .map_err(|e| Error::Cuda(format!("device `{s}` asked for, but {e}")))?;
         let n = tch::Cuda::device_count() as usize;
         if i < n {
             Ok(Device::Cuda(i))
         } else if n == 0 {
-            Err(Error::Config(format!(
+            Err(Error::Cuda(format!(
                 "device `{s}` asked for, but libtorch sees no CUDA device"
             )))
         } else {
-            Err(Error::Config(format!(
+            Err(Error::Cuda(format!(
                 "device `{s}` asked for, but libtorch sees only {n} CUDA device(s)"
             )))
         }
     };
     match s {
-        "auto" => Ok(Device::cuda_if_available()),
+        "auto" if crate::cuda::cuda_available() => Ok(Device::Cuda(0)),
+        "auto" => Ok(Device::Cpu),
         "cpu" => Ok(Device::Cpu),
         "cuda" => cuda(0),
         _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
@@ -69,10 +75,20 @@ pub fn configure_threads(threads: Option<usize>) -> Result<i32> {
 pub const LIBTORCH_VERSION: &str = env!("SPPNET_LIBTORCH_VERSION");
 
 /// What `sppnet --version` reports: versions, CUDA and cuDNN linked and visible, threads.
+///
+/// It loads libtorch's CUDA backend (as a CUDA device choice would) in order to report on it.
 pub fn environment() -> String {
+    let backend = match crate::cuda::load_cuda() {
+        Ok(path) => format!("loaded on demand from {}", path.display()),
+        Err(e) => format!("not loadable: {e}"),
+    };
     // Loaded, as opposed to usable: libtorch's hasCUDA() also needs a driver and a device.
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
-    let loaded = |lib: &str| if maps.contains(lib) { "yes" } else { "no" };
+    let cudnn_loaded = if maps.contains("libcudnn") {
+        "yes"
+    } else {
+        "no"
+    };
     let devices = tch::Cuda::device_count();
     let cudnn = if tch::Cuda::cudnn_is_available() {
         format!("yes (cuDNN {})", tch::utils::version_cudnn())
@@ -80,12 +96,10 @@ pub fn environment() -> String {
         "no".into()
     };
     format!(
-        "{}\nlibtorch {LIBTORCH_VERSION} (tch 0.26)\nlibtorch_cuda loaded: {}; libcudnn loaded: {}\n\
-         CUDA usable: {}; CUDA devices visible: {devices}; cuDNN usable: {cudnn}\n\
+        "{}\nlibtorch {LIBTORCH_VERSION} (tch 0.26)\nlibtorch_cuda: {backend}; libcudnn loaded: \
+         {cudnn_loaded}\nCUDA usable: {}; CUDA devices visible: {devices}; cuDNN usable: {cudnn}\n\
          intra-op threads: {} (--threads, else $OMP_NUM_THREADS)",
         env!("CARGO_PKG_VERSION"),
-        loaded("libtorch_cuda.so"),
-        loaded("libcudnn"),
         if tch::utils::has_cuda() { "yes" } else { "no" },
         tch::get_num_threads()
     )

@@ -295,7 +295,7 @@ pub fn run(args: ParityArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     let threads = configure_threads(threads.or(Some(1)))?;
     let devices = match &args.device {
         Some(d) => vec![parse_device(d)?],
-        None if tch::Cuda::is_available() => vec![Device::Cpu, Device::Cuda(0)],
+        None if sppnet::cuda::cuda_available() => vec![Device::Cpu, Device::Cuda(0)],
         None => vec![Device::Cpu],
     };
     let tmp = tempfile::tempdir()?;

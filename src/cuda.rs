@@ -1,0 +1,113 @@
+//! Loading libtorch's CUDA backend on demand.
+//!
+//! The binary links `libtorch_cpu` only. `libtorch_cuda.so` (with cuDNN, cuBLAS and the CUDA
+//! runtime behind it) costs about 0.2 s and 400 MiB of resident memory to load, so it is loaded
+//! only when a CUDA device is asked for, or under `--device auto` when the machine has NVIDIA
+//! device nodes. Loading it runs its static initialisers, which register the CUDA hooks with
+//! libtorch; libtorch caches those hooks on its first CUDA query, so [`load_cuda`] must run
+//! before any `tch::Cuda` call — [`crate::runtime::parse_device`] and [`cuda_available`] see to
+//! that.
+//!
+//! Library users: a program linked against `sppnet` gets torch-sys's default link line, where
+//! `--as-needed` drops `libtorch_cuda` as well. Call [`load_cuda`] (or go through
+//! [`crate::runtime::parse_device`]) before the first CUDA query and CUDA works there too.
+
+use std::ffi::{CStr, CString};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+
+/// The file name of libtorch's CUDA backend.
+pub const LIBTORCH_CUDA: &str = "libtorch_cuda.so";
+
+static LOADED: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
+
+/// Load `libtorch_cuda.so` into the process (once; later calls return the first outcome).
+///
+/// It is looked for next to the `libtorch_cpu.so` this process runs with, then by name (the
+/// binary's rpath and `LD_LIBRARY_PATH`). Returns the path loaded. Fails with one line naming
+/// the library and the loader's reason: a CPU-only libtorch has no such file.
+pub fn load_cuda() -> Result<PathBuf> {
+    LOADED
+        .get_or_init(|| {
+            let beside = libtorch_dir().map(|d| d.join(LIBTORCH_CUDA));
+            let candidates = beside
+                .into_iter()
+                .filter(|p| p.exists())
+                .chain(std::iter::once(PathBuf::from(LIBTORCH_CUDA)));
+            let mut reason = String::new();
+            for path in candidates {
+                match dlopen_global(&path) {
+                    Ok(()) => return Ok(loaded_path().unwrap_or(path)),
+                    Err(e) => reason = e,
+                }
+            }
+            Err(reason)
+        })
+        .clone()
+        .map_err(|reason| {
+            Error::Cuda(format!(
+                "cannot load libtorch's CUDA backend ({LIBTORCH_CUDA}): {reason}"
+            ))
+        })
+}
+
+/// Whether `libtorch_cuda.so` is mapped into this process (loaded by [`load_cuda`] or linked).
+pub fn is_loaded() -> bool {
+    loaded_path().is_some()
+}
+
+/// Whether this machine shows NVIDIA device nodes (`/dev/nvidiactl`, `/dev/nvidia0`) or the
+/// WSL GPU node (`/dev/dxg`): the cheap test `--device auto` uses before paying for the load.
+pub fn gpu_nodes_present() -> bool {
+    ["/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg"]
+        .iter()
+        .any(|p| Path::new(p).exists())
+}
+
+/// Whether CUDA can be used: device nodes present, backend loaded, and libtorch sees a device.
+/// Loads the backend when the nodes are there; never loads it otherwise.
+pub fn cuda_available() -> bool {
+    (is_loaded() || (gpu_nodes_present() && load_cuda().is_ok())) && tch::Cuda::is_available()
+}
+
+/// The directory of the `libtorch_cpu.so` mapped into this process.
+fn libtorch_dir() -> Option<PathBuf> {
+    mapped("libtorch_cpu.so").and_then(|p| p.parent().map(Path::to_path_buf))
+}
+
+fn loaded_path() -> Option<PathBuf> {
+    mapped(LIBTORCH_CUDA)
+}
+
+/// The path of a shared object whose file name is `name`, from `/proc/self/maps`.
+fn mapped(name: &str) -> Option<PathBuf> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .map(Path::new)
+        .find(|p| p.file_name().is_some_and(|f| f == name))
+        .map(Path::to_path_buf)
+}
+
+/// `dlopen(path, RTLD_NOW | RTLD_GLOBAL)`, kept open for the life of the process: global, as
+/// Python's `import torch` does, so that libraries libtorch opens later resolve against it.
+fn dlopen_global(path: &Path) -> std::result::Result<(), String> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    // SAFETY: `c` is a valid NUL-terminated string; the handle is deliberately never closed.
+    let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+    if handle.is_null() {
+        // SAFETY: dlerror returns NULL or a NUL-terminated string owned by libc.
+        let err = unsafe { libc::dlerror() };
+        let msg = if err.is_null() {
+            "dlopen failed".to_string()
+        } else {
+            unsafe { CStr::from_ptr(err) }
+                .to_string_lossy()
+                .into_owned()
+        };
+        return Err(msg);
+    }
+    Ok(())
+}
