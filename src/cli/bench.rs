@@ -30,10 +30,10 @@ pub struct BenchArgs {
     /// Also write PREFIX.json and PREFIX.md.
     #[arg(long, value_name = "PREFIX")]
     save: Option<PathBuf>,
-    /// Skip the large (batch 8) cases and the whole-process runs.
+    /// Skip the large (batch 8) cases, the size sweep and the whole-process runs.
     #[arg(long)]
     quick: bool,
-    /// Only the cases whose id contains this.
+    /// Only the cases and sweep points whose id contains this (no whole-process runs).
     #[arg(long)]
     only: Option<String>,
     /// Alternating rounds per case.
@@ -42,6 +42,9 @@ pub struct BenchArgs {
     /// Seconds each variant runs per round (calls repeat to fill it).
     #[arg(long, default_value_t = 0.3)]
     round_seconds: f64,
+    /// The fewest calls per variant and round, however long a call takes.
+    #[arg(long, default_value_t = 3)]
+    min_calls: usize,
     /// The Python interpreter [default: $SPPNET_PYTHON, else the checkout's .venv].
     #[arg(long)]
     python: Option<PathBuf>,
@@ -65,8 +68,11 @@ pub struct CaseResult {
     pub shape: [i64; 4],
     /// `rust`, `rust_parallel` (SPP only: pools without the cascade), `python`.
     pub variants: std::collections::BTreeMap<String, Timing>,
-    /// Python median / Rust median (> 1: Rust is faster).
+    /// Python over Rust (> 1: Rust is faster): the median over rounds of the ratio of the two
+    /// sides' medians within that round, so that drift in the machine's load cancels.
     pub speedup_vs_python: f64,
+    /// The lowest and highest per-round ratio.
+    pub speedup_range: [f64; 2],
 }
 
 struct PyServer {
@@ -206,6 +212,27 @@ pub const CASES: [(&str, [i64; 4], bool); 10] = [
     ("sppnet", [8, 3, 224, 224], true),
 ];
 
+/// Latency against input size (the plot): (kind, shape), batch 1.
+pub const SWEEP: [(&str, [i64; 4]); 13] = [
+    ("yueruchen", [1, 256, 8, 8]),
+    ("yueruchen", [1, 256, 16, 16]),
+    ("yueruchen", [1, 256, 32, 32]),
+    ("yueruchen", [1, 256, 64, 64]),
+    ("yueruchen", [1, 256, 128, 128]),
+    ("sppf", [1, 256, 10, 10]),
+    ("sppf", [1, 256, 20, 20]),
+    ("sppf", [1, 256, 40, 40]),
+    ("sppf", [1, 256, 80, 80]),
+    ("sppnet", [1, 3, 32, 32]),
+    ("sppnet", [1, 3, 64, 64]),
+    ("sppnet", [1, 3, 128, 128]),
+    ("sppnet", [1, 3, 224, 224]),
+];
+
+fn case_id(kind: &str, shape: [i64; 4]) -> String {
+    format!("{kind}/{}", shape.map(|d| d.to_string()).join("x"))
+}
+
 fn run_case(
     args: &BenchArgs,
     py: &mut PyServer,
@@ -213,7 +240,7 @@ fn run_case(
     shape: [i64; 4],
     device: Device,
 ) -> anyhow::Result<CaseResult> {
-    let id = format!("{kind}/{}", shape.map(|d| d.to_string()).join("x"));
+    let id = case_id(kind, shape);
     eprintln!("bench {id} …");
     let variants = rust_variants(kind, shape, device)?;
     let dev = match device {
@@ -222,7 +249,11 @@ fn run_case(
     };
     py.ask(json!({"op": "setup", "kind": kind, "shape": shape, "device": dev}))?;
     // Calibrate: calls per round so that each variant runs about `round_seconds`.
-    let per_round = |t: f64| ((args.round_seconds / t.max(1e-7)).ceil() as usize).clamp(1, 100_000);
+    let min_calls = args.min_calls.max(1);
+    let per_round = |t: f64| {
+        ((args.round_seconds / t.max(1e-7)).ceil() as usize)
+            .clamp(min_calls, 100_000.max(min_calls))
+    };
     let mut rust_iters = Vec::new();
     for (_, f) in &variants {
         let _ = f()?;
@@ -232,26 +263,44 @@ fn run_case(
         serde_json::from_value(py.ask(json!({"op": "time", "iters": 1}))?["seconds"].clone())?;
     let py_iters = per_round(py_first[0]);
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); variants.len() + 1];
-    for _ in 0..args.rounds {
-        for (i, (_, f)) in variants.iter().enumerate() {
-            samples[i].extend(time_rust(f, rust_iters[i], device)?);
+    let mut ratios = Vec::new();
+    for round in 0..args.rounds.max(1) {
+        // Alternate which side goes first, so neither always runs on a warmer machine.
+        let mut python = Vec::new();
+        let mut ask_python = |py: &mut PyServer| -> anyhow::Result<()> {
+            let reply = py.ask(json!({"op": "time", "iters": py_iters}))?;
+            python = serde_json::from_value::<Vec<f64>>(reply["seconds"].clone())?;
+            Ok(())
+        };
+        if round % 2 == 1 {
+            ask_python(py)?;
         }
-        let reply = py.ask(json!({"op": "time", "iters": py_iters}))?;
-        samples[variants.len()].extend(serde_json::from_value::<Vec<f64>>(
-            reply["seconds"].clone(),
-        )?);
+        let mut rust = Vec::new();
+        for (i, (_, f)) in variants.iter().enumerate() {
+            let t = time_rust(f, rust_iters[i], device)?;
+            if i == 0 {
+                rust = t.clone();
+            }
+            samples[i].extend(t);
+        }
+        if round % 2 == 0 {
+            ask_python(py)?;
+        }
+        ratios.push(median(python.clone()).median_s / median(rust).median_s);
+        samples[variants.len()].extend(python);
     }
     let mut timings = std::collections::BTreeMap::new();
     let names = variants.iter().map(|(n, _)| *n).chain(["python"]);
     for (name, s) in names.zip(samples) {
         timings.insert(name.to_string(), median(s));
     }
-    let speedup = timings["python"].median_s / timings["rust"].median_s;
+    ratios.sort_by(f64::total_cmp);
     Ok(CaseResult {
         id,
         shape,
         variants: timings,
-        speedup_vs_python: speedup,
+        speedup_vs_python: ratios[ratios.len() / 2],
+        speedup_range: [ratios[0], ratios[ratios.len() - 1]],
     })
 }
 
@@ -261,13 +310,18 @@ pub fn run(args: BenchArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
     let device = parse_device(&args.device)?;
     let python = python_path(args.python.clone());
     let mut py = PyServer::start(&python, threads)?;
+    let wanted = |id: String| args.only.as_deref().is_none_or(|o| id.contains(o));
     let mut cases = Vec::new();
     for (kind, shape, large) in CASES {
-        let id = format!("{kind}/{}", shape.map(|d| d.to_string()).join("x"));
-        if (large && args.quick) || args.only.as_deref().is_some_and(|o| !id.contains(o)) {
-            continue;
+        if !(large && args.quick) && wanted(case_id(kind, shape)) {
+            cases.push(run_case(&args, &mut py, kind, shape, device)?);
         }
-        cases.push(run_case(&args, &mut py, kind, shape, device)?);
+    }
+    let mut sweep = Vec::new();
+    for (kind, shape) in SWEEP {
+        if !args.quick && wanted(case_id(kind, shape)) {
+            sweep.push(run_case(&args, &mut py, kind, shape, device)?);
+        }
     }
     drop(py);
     let process = if args.quick || args.only.is_some() {
@@ -275,14 +329,14 @@ pub fn run(args: BenchArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
     } else {
         Some(whole_process(&python, threads)?)
     };
-    let report = super::bench_report::Report::new(device, threads, cases, process);
+    let report = super::bench_report::Report::new(device, threads, cases, sweep, process);
     if args.json {
         super::print(&(serde_json::to_string_pretty(&report)? + "\n"))?;
     } else {
         super::print(&report.markdown())?;
     }
     if let Some(prefix) = &args.save {
-        report.save(prefix)?;
+        report.save(prefix, &python)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use anyhow::{bail, Context};
 use serde::Serialize;
 use tch::Device;
 
@@ -17,6 +18,8 @@ pub struct Report {
     pub machine: Machine,
     /// Per-call medians.
     pub cases: Vec<CaseResult>,
+    /// Latency against input size, batch 1 (what the PNG plots); empty under `--quick`.
+    pub sweep: Vec<CaseResult>,
     /// Whole-process cost, when measured.
     pub process: Option<ProcessResult>,
 }
@@ -53,12 +56,32 @@ fn fmt_s(s: f64) -> String {
     }
 }
 
+/// One Markdown table row.
+fn row(c: &CaseResult) -> String {
+    let v = |k: &str| {
+        c.variants
+            .get(k)
+            .map_or("—".to_string(), |t| fmt_s(t.median_s))
+    };
+    format!(
+        "| {} | {} | {} | {} | {:.2}× ({:.2}–{:.2}) |\n",
+        c.id,
+        v("rust"),
+        v("rust_parallel"),
+        v("python"),
+        c.speedup_vs_python,
+        c.speedup_range[0],
+        c.speedup_range[1]
+    )
+}
+
 impl Report {
     /// Assemble a report.
     pub fn new(
         device: Device,
         threads: i32,
         cases: Vec<CaseResult>,
+        sweep: Vec<CaseResult>,
         process: Option<ProcessResult>,
     ) -> Self {
         let device = match device {
@@ -75,6 +98,7 @@ impl Report {
                 threads,
             },
             cases,
+            sweep,
             process,
         }
     }
@@ -86,21 +110,17 @@ impl Report {
             "Machine: {}, {} cores, device {}, {} intra-op thread(s) on both sides; medians per call.\n\n",
             m.cpu, m.cores, m.device, m.threads
         );
-        out += "| case | Rust | Rust, parallel pools | Python | Python / Rust |\n|---|---|---|---|---|\n";
+        let header = "| case | Rust | Rust, parallel pools | Python | Python / Rust (per-round range) |\n|---|---|---|---|---|\n";
+        out += header;
         for c in &self.cases {
-            let v = |k: &str| {
-                c.variants
-                    .get(k)
-                    .map_or("—".to_string(), |t| fmt_s(t.median_s))
-            };
-            out += &format!(
-                "| {} | {} | {} | {} | {:.2}× |\n",
-                c.id,
-                v("rust"),
-                v("rust_parallel"),
-                v("python"),
-                c.speedup_vs_python
-            );
+            out += &row(c);
+        }
+        if !self.sweep.is_empty() {
+            out += "\nLatency against input size (batch 1; plotted in the PNG):\n\n";
+            out += header;
+            for c in &self.sweep {
+                out += &row(c);
+            }
         }
         if let Some(p) = &self.process {
             out += &format!(
@@ -120,8 +140,9 @@ impl Report {
         out
     }
 
-    /// Write `PREFIX.json` and `PREFIX.md`.
-    pub fn save(&self, prefix: &Path) -> anyhow::Result<()> {
+    /// Write `PREFIX.json` and `PREFIX.md`, and, when the sweep ran, `PREFIX.png` (drawn by
+    /// `python/plot_bench.py` with matplotlib, from the JSON).
+    pub fn save(&self, prefix: &Path, python: &Path) -> anyhow::Result<()> {
         let with = |ext: &str| prefix.with_extension(ext);
         sppnet::checkpoint::write_atomic(
             &with("json"),
@@ -129,6 +150,21 @@ impl Report {
             true,
         )?;
         sppnet::checkpoint::write_atomic(&with("md"), self.markdown().as_bytes(), true)?;
+        if !self.sweep.is_empty() {
+            let out = std::process::Command::new(python)
+                .arg(super::python_dir().join("plot_bench.py"))
+                .arg(with("json"))
+                .arg(with("png"))
+                .output()
+                .with_context(|| format!("running {}", python.display()))?;
+            if !out.status.success() {
+                let err = String::from_utf8_lossy(&out.stderr);
+                bail!(
+                    "python/plot_bench.py failed: {}",
+                    err.lines().last().unwrap_or("")
+                );
+            }
+        }
         Ok(())
     }
 }
