@@ -111,3 +111,53 @@ fn dlopen_global(path: &Path) -> std::result::Result<(), String> {
     }
     Ok(())
 }
+
+/// `at::globalContext()`, the process's libtorch settings.
+const GLOBAL_CONTEXT: &str = "_ZN2at13globalContextEv";
+/// `at::Context::setDeterministicAlgorithms(bool enabled, bool warn_only)`.
+const SET_DETERMINISTIC: &str = "_ZN2at7Context26setDeterministicAlgorithmsEbb";
+/// `at::Context::deterministicAlgorithms() const`.
+const GET_DETERMINISTIC: &str = "_ZNK2at7Context23deterministicAlgorithmsEv";
+
+/// Look a symbol of the loaded libtorch up by its (C++-mangled) name.
+fn symbol(name: &str) -> Result<*mut libc::c_void> {
+    let c = CString::new(name).expect("no NUL in a symbol name");
+    // SAFETY: RTLD_DEFAULT searches the objects already loaded; `c` is NUL-terminated.
+    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c.as_ptr()) };
+    if p.is_null() {
+        return Err(Error::Cuda(format!(
+            "this libtorch does not export {name} (a different libtorch version?)"
+        )));
+    }
+    Ok(p)
+}
+
+fn global_context() -> Result<*mut libc::c_void> {
+    let f = symbol(GLOBAL_CONTEXT)?;
+    // SAFETY: `at::globalContext()` takes nothing and returns `at::Context&` (a pointer).
+    let f: extern "C" fn() -> *mut libc::c_void = unsafe { std::mem::transmute(f) };
+    Ok(f())
+}
+
+/// PyTorch's `torch.use_deterministic_algorithms(on)`, which tch does not expose: libtorch then
+/// picks deterministic kernels (cuDNN included) and refuses ops that have none. `parity` turns it
+/// on for CUDA runs, as `python/parity.py` does on its side. Reached through libtorch's exported
+/// `at::Context` methods, looked up at run time, so a libtorch without them gives an error
+/// rather than a failed link.
+pub fn set_deterministic_algorithms(on: bool) -> Result<()> {
+    let ctx = global_context()?;
+    let f = symbol(SET_DETERMINISTIC)?;
+    // SAFETY: a non-virtual member function `void (Context*, bool, bool)` in the Itanium ABI.
+    let f: extern "C" fn(*mut libc::c_void, bool, bool) = unsafe { std::mem::transmute(f) };
+    f(ctx, on, false);
+    Ok(())
+}
+
+/// PyTorch's `torch.are_deterministic_algorithms_enabled()`.
+pub fn deterministic_algorithms() -> Result<bool> {
+    let ctx = global_context()?;
+    let f = symbol(GET_DETERMINISTIC)?;
+    // SAFETY: a non-virtual const member function `bool (const Context*)` in the Itanium ABI.
+    let f: extern "C" fn(*mut libc::c_void) -> bool = unsafe { std::mem::transmute(f) };
+    Ok(f(ctx))
+}

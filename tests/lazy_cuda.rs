@@ -1,5 +1,5 @@
 //! The CUDA backend is loaded on demand (src/cuda.rs), and loading it late still registers
-//! libtorch's CUDA hooks. One test in its own binary: the process must start without it.
+//! libtorch's CUDA hooks. In its own binary: the process must start without it.
 
 use tch::{Device, Kind, Tensor};
 
@@ -48,4 +48,17 @@ fn cuda_backend_loads_on_demand_and_registers_its_hooks() {
             );
         }
     }
+}
+
+#[test]
+fn deterministic_algorithms_switch_round_trips() {
+    // tch has no such switch; ours calls libtorch's at::Context directly.
+    assert!(
+        !sppnet::cuda::deterministic_algorithms().unwrap(),
+        "off by default"
+    );
+    sppnet::cuda::set_deterministic_algorithms(true).unwrap();
+    assert!(sppnet::cuda::deterministic_algorithms().unwrap());
+    sppnet::cuda::set_deterministic_algorithms(false).unwrap();
+    assert!(!sppnet::cuda::deterministic_algorithms().unwrap());
 }

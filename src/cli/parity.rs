@@ -302,7 +302,13 @@ pub fn run(args: ParityArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     let mut rows = Vec::new();
     for device in devices {
         if let Device::Cuda(_) = device {
+            // As python/parity.py does: cuBLAS needs a fixed workspace for deterministic
+            // results (read when the first cuBLAS handle is made, i.e. after this).
+            if std::env::var_os("CUBLAS_WORKSPACE_CONFIG").is_none() {
+                std::env::set_var("CUBLAS_WORKSPACE_CONFIG", ":4096:8");
+            }
             tch::Cuda::cudnn_set_benchmark(false);
+            sppnet::cuda::set_deterministic_algorithms(true)?;
         }
         let dev = match device {
             Device::Cuda(i) => format!("cuda:{i}"),
