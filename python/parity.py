@@ -40,7 +40,7 @@ def sweep_sizes():
 def make_input(idx, n, c, h, w):
     g = torch.Generator().manual_seed(1000 + idx)
     x = torch.randn(n, c, h, w, generator=g) * 3
-    kind = idx % 4
+    kind = idx % 6
     flat = x.view(-1)
     picks = torch.randint(0, flat.numel(), (max(1, flat.numel() // 17),), generator=g)
     if kind == 1:  # ±inf sprinkled
@@ -51,6 +51,11 @@ def make_input(idx, n, c, h, w):
         flat[picks[1::2]] = float("-inf")
     elif kind == 3:  # all negative: padding must act as -inf, never 0
         x = -x.abs() - 1
+    elif kind == 4:  # +0, -0 and negatives: bins whose max is a tie between the two zeros
+        x = torch.where(x > 1, 0.0, torch.where(x > -1, -0.0, x))
+    elif kind == 5:  # NaNs of both signs (two payloads) among ordinary values
+        flat[picks[0::2]] = float("nan")
+        flat[picks[1::2]] = -torch.tensor(float("nan"))
     return x
 
 

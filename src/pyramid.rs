@@ -267,24 +267,74 @@ pub fn check_nchw(x: &Tensor, what: &str) -> Result<(i64, i64, i64, i64)> {
 pub fn spatial_pyramid_pool(x: &Tensor, levels: &[i64], rule: Rule) -> Result<Tensor> {
     let (n, _, h, w) = check_nchw(x, "the SPP input")?;
     let plans = plan_levels(rule, levels, h, w)?;
+    let direct = |plan: &LevelPlan, level: i64| -> Result<Tensor> {
+        Ok(match *plan {
+            LevelPlan::Window { h, w } => x.f_max_pool2d(
+                [h.kernel, w.kernel],
+                [h.stride, w.stride],
+                [h.padding, w.padding],
+                [1, 1],
+                false,
+            )?,
+            LevelPlan::Adaptive => x.f_adaptive_max_pool2d([level, level])?.0,
+        })
+    };
+    // Where the finest level's bins tile the map exactly, coarser levels whose bins are unions of
+    // them are pooled from its small output instead of from the whole map again.
+    let finest = levels
+        .iter()
+        .zip(&plans)
+        .filter(|(&l, p)| tiles_exactly(p, l, h, w))
+        .max_by_key(|(&l, _)| l);
+    let mut nested: Option<(i64, Tensor)> = None;
+    if let Some((&f, plan)) = finest {
+        let derivable = levels
+            .iter()
+            .zip(&plans)
+            .any(|(&l, p)| l < f && f % l == 0 && tiles_exactly(p, l, h, w));
+        if derivable {
+            let fine = direct(plan, f)?;
+            if cascade_is_exact(&fine)? {
+                nested = Some((f, fine));
+            }
+        }
+    }
     let parts = plans
         .iter()
         .zip(levels)
         .map(|(plan, &level)| {
-            let pooled = match *plan {
-                LevelPlan::Window { h, w } => x.f_max_pool2d(
-                    [h.kernel, w.kernel],
-                    [h.stride, w.stride],
-                    [h.padding, w.padding],
-                    [1, 1],
-                    false,
-                )?,
-                LevelPlan::Adaptive => x.f_adaptive_max_pool2d([level, level])?.0,
+            let pooled = match &nested {
+                Some((f, fine)) if level == *f => fine.shallow_clone(),
+                Some((f, fine)) if f % level == 0 && tiles_exactly(plan, level, h, w) => {
+                    let k = f / level;
+                    fine.f_max_pool2d([k, k], [k, k], [0, 0], [1, 1], false)?
+                }
+                _ => direct(plan, level)?,
             };
             Ok(pooled.f_reshape([n, -1])?)
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Tensor::f_cat(&parts, 1)?)
+}
+
+/// Whether a level's bins are exactly `H/n × W/n` blocks tiling the map (no padding, no overlap).
+fn tiles_exactly(plan: &LevelPlan, level: i64, h: i64, w: i64) -> bool {
+    let exact = |a: &AxisWindow, len: i64| {
+        a.padding == 0 && a.stride == a.kernel && a.kernel * level == len
+    };
+    match plan {
+        LevelPlan::Window { h: ah, w: aw } => exact(ah, h) && exact(aw, w),
+        LevelPlan::Adaptive => h % level == 0 && w % level == 0,
+    }
+}
+
+/// Whether pooling `fine` (the finest level's maxima) again gives bitwise what pooling the map
+/// gives. The maximum is exact, so it does unless two different bit patterns compare equal or
+/// unordered in a bin: ±0 (which zero max pooling keeps depends on scan order) and NaN (which
+/// payload). Neither can occur when every fine maximum is non-zero and not NaN; checked on the
+/// small pooled tensor, not the map. (`min` of |fine| is NaN when any is NaN, and `> 0` is false.)
+fn cascade_is_exact(fine: &Tensor) -> Result<bool> {
+    Ok(fine.f_abs()?.f_min()?.f_double_value(&[])? > 0.0)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `spatial_pyramid_pool` against the Python mirror of yueruchen's code and PyTorch's own
 //! pooling ops, live: every rule, map sizes 1..=40 (all squares and a spread of non-square
 //! pairs), levels [4,2,1] and [6,3,2,1], batch 1 and 3, C 1 and 7, inputs with negative values,
-//! ±inf and NaN. Bitwise equality (NaN payloads included) where Python pools; an error where
+//! ±inf, NaN (both signs) and ±0 ties. Bitwise equality (NaN payloads included) where Python pools; an error where
 //! PyTorch refuses or the pool would not give n×n bins.
 
 mod common;
@@ -120,6 +120,15 @@ fn every_rule_and_size_matches_python_bitwise_and_fails_where_python_fails() {
         .iter()
         .filter(|(n, t)| n.starts_with("in/") && t.isnan().any().int64_value(&[]) == 1);
     assert!(nan_inputs.count() > 50, "NaN inputs are exercised");
+    // ±0 ties decide which zero max pooling returns; the nested-level shortcut must not change it.
+    let signed_zero_inputs = data.tensors.iter().filter(|(n, t)| {
+        let zero = t.eq(0.0);
+        let neg = t.signbit();
+        n.starts_with("in/")
+            && zero.logical_and(&neg).any().int64_value(&[]) == 1
+            && zero.logical_and(&neg.logical_not()).any().int64_value(&[]) == 1
+    });
+    assert!(signed_zero_inputs.count() > 50, "±0 ties are exercised");
     println!(
         "{bitwise} cases bitwise equal, {refused} refused on both sides, of {}",
         sweep.cases.len()

@@ -130,3 +130,66 @@ fn pooled_rows_are_per_sample_and_non_contiguous_input_works() {
     let yt = spatial_pyramid_pool(&xt, &[4, 2, 1], Rule::Yueruchen).unwrap();
     assert!(yt.equal(&spatial_pyramid_pool(&xt.contiguous(), &[4, 2, 1], Rule::Yueruchen).unwrap()));
 }
+
+/// The nested shortcut (coarse levels pooled from the finest level's maxima) must not change
+/// which zero comes out of a ±0 tie, nor which NaN: direct pooling scans the whole map row by
+/// row, the shortcut scans it bin by bin. This map gives +0 directly but −0 through the
+/// shortcut, so `spatial_pyramid_pool` has to fall back to direct pooling here.
+#[test]
+fn nested_levels_keep_the_direct_zero_and_nan() {
+    let bits = |t: &Tensor| -> Vec<i32> {
+        let v: Vec<f32> = Vec::try_from(t.flatten(0, -1)).unwrap();
+        v.iter().map(|x| x.to_bits() as i32).collect()
+    };
+    let mut m = vec![-1.0f32; 16];
+    m[2] = 0.0; // (0, 2): the first zero in row-major order
+    m[4] = -0.0; // (1, 0): the first zero of the first 2×2 bin
+    let x = Tensor::from_slice(&m).reshape([1, 1, 4, 4]);
+    for rule in Rule::ALL {
+        let y = spatial_pyramid_pool(&x, &[2, 1], rule).unwrap();
+        let direct = x
+            .max_pool2d([4, 4], [4, 4], [0, 0], [1, 1], false)
+            .reshape([1, -1]);
+        assert_eq!(
+            bits(&y.narrow(1, 4, 1)),
+            bits(&direct),
+            "{rule}: level 1 is +0"
+        );
+        assert_eq!(bits(&direct), [0], "PyTorch keeps the first zero it meets");
+    }
+    // Two NaN payloads: whichever PyTorch's scan keeps, the shortcut must keep the same.
+    let mut m = vec![1.0f32; 16];
+    m[2] = f32::NAN;
+    m[4] = -f32::NAN;
+    let x = Tensor::from_slice(&m).reshape([1, 1, 4, 4]);
+    let y = spatial_pyramid_pool(&x, &[2, 1], Rule::Yueruchen).unwrap();
+    let direct = x
+        .max_pool2d([4, 4], [4, 4], [0, 0], [1, 1], false)
+        .reshape([1, -1]);
+    assert_eq!(bits(&y.narrow(1, 4, 1)), bits(&direct));
+}
+
+#[test]
+fn nested_levels_equal_direct_pooling_on_ordinary_maps() {
+    // 24 = 4·6 = 6·4: [4, 2, 1] and [6, 3, 2, 1] both nest; 8×12 nests rows and columns apart.
+    for (h, w, levels) in [
+        (24, 24, vec![4, 2, 1]),
+        (24, 24, vec![6, 3, 2, 1]),
+        (8, 12, vec![4, 2, 1]),
+        (24, 24, vec![1, 4, 2]),
+    ] {
+        tch::manual_seed(7);
+        let x = Tensor::randn([2, 3, h, w], (Kind::Float, tch::Device::Cpu));
+        for rule in Rule::ALL {
+            let y = spatial_pyramid_pool(&x, &levels, rule).unwrap();
+            let parts: Vec<Tensor> = levels
+                .iter()
+                .map(|&n| x.adaptive_max_pool2d([n, n]).0.reshape([2, -1]))
+                .collect();
+            assert!(
+                y.equal(&Tensor::cat(&parts, 1)),
+                "{rule} {h}×{w} {levels:?}"
+            );
+        }
+    }
+}
