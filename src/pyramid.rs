@@ -257,6 +257,10 @@ pub fn check_nchw(x: &Tensor, what: &str) -> Result<(i64, i64, i64, i64)> {
 /// `num_sample` is hard-coded to 1, every sample gets its own row. NaN and ±inf propagate exactly
 /// as in PyTorch's max pooling. Works on any device and float dtype, and on non-contiguous input.
 ///
+/// Where the levels' bins nest (e.g. [4, 2, 1] on a side divisible by 4), coarser levels are
+/// pooled from the finest level's output rather than from the map again; the result is bitwise
+/// what pooling each level directly gives (it falls back to that on ±0 ties and NaN).
+///
 /// # Shapes
 /// `x: [N, C, H, W]` → `[N, C · Σ n²]`.
 ///
