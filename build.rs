@@ -26,5 +26,17 @@ fn main() {
         "cargo:rustc-env=SPPNET_LIBTORCH_VERSION={}",
         version.as_deref().unwrap_or("unknown")
     );
+    // The tch release in use, for `sppnet --version` (a scratch build may swap it; see
+    // scripts/gpu-check.sh).
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    let tch = std::fs::read_to_string("Cargo.lock").ok().and_then(|lock| {
+        let key = "\nname = \"tch\"\nversion = \"";
+        let at = lock.find(key)? + key.len();
+        Some(lock[at..].split('"').next()?.to_string())
+    });
+    println!(
+        "cargo:rustc-env=SPPNET_TCH_VERSION={}",
+        tch.as_deref().unwrap_or("unknown")
+    );
     println!("cargo:rustc-link-arg=-Wl,-rpath={}", dir.display());
 }

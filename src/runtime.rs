@@ -96,10 +96,11 @@ pub fn environment() -> String {
         "no".into()
     };
     format!(
-        "{}\nlibtorch {LIBTORCH_VERSION} (tch 0.26)\nlibtorch_cuda: {backend}; libcudnn loaded: \
+        "{}\nlibtorch {LIBTORCH_VERSION} (tch {})\nlibtorch_cuda: {backend}; libcudnn loaded: \
          {cudnn_loaded}\nCUDA usable: {}; CUDA devices visible: {devices}; cuDNN usable: {cudnn}\n\
          intra-op threads: {} (--threads, else $OMP_NUM_THREADS)",
         env!("CARGO_PKG_VERSION"),
+        env!("SPPNET_TCH_VERSION"),
         if tch::utils::has_cuda() { "yes" } else { "no" },
         tch::get_num_threads()
     )

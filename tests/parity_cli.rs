@@ -96,3 +96,43 @@ d = {{k: torch.nextafter(v, torch.full_like(v, 9.0)) if k.endswith(\"/eval\") el
         "{err}"
     );
 }
+
+#[test]
+fn without_ultralytics_parity_fails_unless_blocks_are_skipped_and_says_so() {
+    // A Python whose `import ultralytics` fails, like a GPU machine's stock torch.
+    let dir = common::tempdir();
+    let fake = dir.path().join("ultralytics");
+    std::fs::create_dir(&fake).unwrap();
+    std::fs::write(
+        fake.join("__init__.py"),
+        "raise ModuleNotFoundError(\"No module named 'ultralytics'\")\n",
+    )
+    .unwrap();
+    let wrapper = dir.path().join("python");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nPYTHONPATH=\"{}\" exec \"{}\" \"$@\"\n",
+            dir.path().display(),
+            common::python().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let base = ["parity", "--quick", "--device", "cpu", "--python"];
+    let mut argv = base.to_vec();
+    argv.push(common::s(&wrapper));
+    let (code, _, err) = common::sppnet(&argv);
+    assert_eq!(code, 1, "{err}");
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with("error:") && last.contains("No module named 'ultralytics'"),
+        "{err}"
+    );
+
+    argv.push("--skip-blocks");
+    let (code, out, err) = common::sppnet(&argv);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("NOT RUN: ultralytics blocks"), "{out}");
+    assert!(out.contains("| SppNet") && !out.contains("SPPF"), "{out}");
+}

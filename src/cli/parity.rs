@@ -31,6 +31,10 @@ pub struct ParityArgs {
     /// Print the rows as JSON on stdout instead of the table.
     #[arg(long)]
     json: bool,
+    /// Leave out the ultralytics blocks (for a Python without the `ultralytics` package, e.g. a
+    /// GPU machine's stock torch); the output says they were not run.
+    #[arg(long)]
+    skip_blocks: bool,
     /// The Python interpreter [default: $SPPNET_PYTHON, else the checkout's .venv].
     #[arg(long)]
     python: Option<PathBuf>,
@@ -324,13 +328,20 @@ pub fn run(args: ParityArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         };
         rows.extend(pool(&c)?);
         rows.extend(sppnet(&c, args.quick)?);
-        rows.extend(blocks(&c, args.quick)?);
+        if !args.skip_blocks {
+            rows.extend(blocks(&c, args.quick)?);
+        }
     }
+    let skipped: &[&str] = if args.skip_blocks {
+        &["ultralytics blocks (--skip-blocks)"]
+    } else {
+        &[]
+    };
     let failed = rows.iter().filter(|r| !r.ok).count();
     if args.json {
         super::print(
             &(serde_json::to_string_pretty(
-                &json!({"threads": threads, "rows": rows, "failed": failed}),
+                &json!({"threads": threads, "rows": rows, "failed": failed, "skipped": skipped}),
             )? + "\n"),
         )?;
     } else {
@@ -347,6 +358,9 @@ pub fn run(args: ParityArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
                 r.max_ulp,
                 yes(r.ok)
             );
+        }
+        for what in skipped {
+            out += &format!("\nNOT RUN: {what}\n");
         }
         super::print(&out)?;
     }
