@@ -41,9 +41,9 @@ prepare)
   rm -rf "$bundle" && mkdir -p "$bundle"
   cp "$scratch/target/release/sppnet" "$bundle/"
   cp -r "$root/python" "$root/weights" "$bundle/"
-  # safetensors' abi3 wheel imports on any CPython >= 3.8: unpacked, it is a PYTHONPATH entry.
+  # safetensors' abi3 wheel imports on any CPython >= 3.10: unpacked, it is a PYTHONPATH entry.
   "$venv/bin/python" -m pip download -q --no-deps --only-binary=:all: --implementation cp \
-    --abi abi3 --python-version 3.8 --platform manylinux_2_17_x86_64 safetensors==0.8.0 -d "$scratch/wheels"
+    --abi abi3 --python-version 3.10 --platform manylinux_2_17_x86_64 safetensors==0.8.0 -d "$scratch/wheels"
   "$venv/bin/python" -m zipfile -e "$scratch"/wheels/safetensors-*.whl "$bundle/pydeps"
   grep -q '^/gpu-bundle' "$root/.git/info/exclude" 2>/dev/null || echo /gpu-bundle >> "$root/.git/info/exclude"
   du -sh "$bundle"
