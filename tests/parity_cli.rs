@@ -1,6 +1,6 @@
 //! `sppnet parity`: exit code 0 and the JSON rows when Rust and Python agree; exit code 1 with
 //! the failing rows marked when the reference is off by a single ULP; a missing Python is one
-//! `error:` line.
+//! `error:` line (for `bench` too).
 
 mod common;
 
@@ -86,15 +86,14 @@ d = {{k: torch.nextafter(v, torch.full_like(v, 9.0)) if k.endswith(\"/eval\") el
         "{bad:?}"
     );
 
-    let (code, _, err) = common::sppnet(&["parity", "--quick", "--python", "/nonexistent/python"]);
-    assert_eq!(
-        (
-            code,
-            err.lines().filter(|l| l.starts_with("error:")).count()
-        ),
-        (1, 1),
-        "{err}"
-    );
+    for cmd in ["parity", "bench"] {
+        let (code, _, err) = common::sppnet(&[cmd, "--quick", "--python", "/nonexistent/python"]);
+        assert_eq!(code, 1, "{err}");
+        assert!(
+            err.lines().count() == 1 && err.starts_with("error: the Python reference"),
+            "one line, no progress before it: {err}"
+        );
+    }
 }
 
 #[test]

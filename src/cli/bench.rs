@@ -16,7 +16,7 @@ use sppnet::{spatial_pyramid_pool, Arch, Model, Rule, SppNetConfig};
 use tch::{Device, Kind, Tensor};
 
 use super::bench_process::whole_process;
-use super::{python_dir, python_path};
+use super::{python_dir, reference_python};
 
 /// Arguments of `sppnet bench`.
 #[derive(Args)]
@@ -308,7 +308,7 @@ fn run_case(
 pub fn run(args: BenchArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     let threads = configure_threads(threads)?;
     let device = parse_device(&args.device)?;
-    let python = python_path(args.python.clone());
+    let python = reference_python(args.python.clone())?;
     let mut py = PyServer::start(&python, threads)?;
     let wanted = |id: String| args.only.as_deref().is_none_or(|o| id.contains(o));
     let mut cases = Vec::new();

@@ -61,6 +61,19 @@ pub fn python_path(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
         })
 }
 
+/// [`python_path`], refused up front (before any progress output) when it names a file that is
+/// not there.
+pub fn reference_python(given: Option<std::path::PathBuf>) -> anyhow::Result<std::path::PathBuf> {
+    let p = python_path(given);
+    if p.components().count() > 1 && !p.exists() {
+        anyhow::bail!(
+            "the Python reference {} does not exist (run `make setup`, or pass --python / set SPPNET_PYTHON)",
+            p.display()
+        );
+    }
+    Ok(p)
+}
+
 /// The project root: `$SPPNET_ROOT` (a bundle carried to another machine), else the checkout
 /// this binary was built from.
 pub fn project_root() -> std::path::PathBuf {

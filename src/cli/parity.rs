@@ -14,7 +14,7 @@ use sppnet::runtime::{configure_threads, parse_device};
 use sppnet::{spatial_pyramid_pool, Model, Overrides, Rule};
 use tch::{Device, Tensor};
 
-use super::{python_dir, python_path};
+use super::{python_dir, reference_python};
 
 /// Max abs error accepted on CUDA (cuDNN may use TF32); on the CPU the match must be bitwise.
 const CUDA_TOLERANCE: f64 = 1e-3;
@@ -297,6 +297,7 @@ fn blocks(c: &Ctx, quick: bool) -> anyhow::Result<Vec<Row>> {
 pub fn run(args: ParityArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     // Bitwise parity needs the same count on both sides (NOTES §8): 1 unless asked otherwise.
     let threads = configure_threads(threads.or(Some(1)))?;
+    let python = reference_python(args.python.clone())?;
     let devices = match &args.device {
         Some(d) => vec![parse_device(d)?],
         None if sppnet::cuda::cuda_available() => vec![Device::Cpu, Device::Cuda(0)],
@@ -320,7 +321,7 @@ pub fn run(args: ParityArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         };
         eprintln!("parity on {dev} ({threads} thread(s)) …");
         let c = Ctx {
-            python: python_path(args.python.clone()),
+            python: python.clone(),
             threads,
             device,
             dev,
