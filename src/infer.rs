@@ -32,12 +32,7 @@ impl Default for Normalize {
 pub fn load_image(path: &Path, norm: &Normalize) -> Result<Tensor> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let img = image::load_from_memory(&bytes)
-        .map_err(|e| {
-            Error::InvalidInput(format!(
-                "{}: not a readable PNG/JPEG image ({e})",
-                path.display()
-            ))
-        })?
+        .map_err(|e| Error::InvalidInput(format!("{}: {}", path.display(), unreadable(&e))))?
         .to_rgb8();
     let (w, h) = (img.width() as i64, img.height() as i64);
     let hwc = Tensor::f_from_data_size(img.as_raw(), &[h, w, 3], Kind::Uint8)?;
@@ -80,6 +75,13 @@ pub fn top_k(scores: &Tensor, k: usize) -> Result<Vec<(i64, f64)>> {
         .into_iter()
         .zip(values.into_iter().map(f64::from))
         .collect())
+}
+
+/// The one-line message for an image the decoder refused (some decoder errors span lines).
+pub fn unreadable(e: &image::ImageError) -> String {
+    let why = e.to_string();
+    let why: Vec<&str> = why.split_whitespace().collect();
+    format!("not a readable PNG/JPEG image ({})", why.join(" "))
 }
 
 #[cfg(test)]

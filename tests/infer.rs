@@ -169,3 +169,33 @@ fn infer_reads_folders_and_prints_features() {
     let (code, _, err) = sppnet(&["infer", "--weights", s(&weights), "--mean", "1,2", s(d)]);
     assert_eq!((code, err.lines().count()), (1, 1), "{err}");
 }
+
+#[test]
+fn a_truncated_jpeg_is_reported_on_one_line() {
+    let dir = common::tempdir();
+    let (good, _) = image(dir.path(), "good.jpg", 40, 30, 6);
+    let cut = dir.path().join("cut.jpg");
+    std::fs::write(&cut, &std::fs::read(&good).unwrap()[..200]).unwrap();
+    let weights = common::root().join("weights/sppnet_tiny.safetensors");
+    let (code, stdout, stderr) = sppnet(&[
+        "--threads",
+        "1",
+        "infer",
+        "--weights",
+        s(&weights),
+        "--device",
+        "cpu",
+        s(&good),
+        s(&cut),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "the good image: {stdout}");
+    // Failures go to stderr, one line each (the JPEG decoder's own message spans two).
+    let prefix = format!("{}: error: not a readable PNG/JPEG image (", s(&cut));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with(&prefix) && lines[0].ends_with(')'),
+        "{stderr}"
+    );
+    assert_eq!(lines.len(), 3, "failure, summary, error: {stderr}");
+}

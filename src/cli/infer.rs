@@ -168,7 +168,7 @@ pub fn run(args: InferArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
     for (i, f) in files.iter().enumerate() {
         match image::image_dimensions(f) {
             Ok((w, h)) => sizes.push((i, (h as i64, w as i64))),
-            Err(e) => results[i] = Some(Err(format!("not a readable PNG/JPEG image ({e})"))),
+            Err(e) => results[i] = Some(Err(sppnet::infer::unreadable(&e))),
         }
     }
     let bar = (std::io::stderr().is_terminal() && files.len() > 8)
