@@ -298,7 +298,7 @@ pub fn spatial_pyramid_pool(x: &Tensor, levels: &[i64], rule: Rule) -> Result<Te
             .any(|(&l, p)| l < f && f % l == 0 && tiles_exactly(p, l, h, w));
         if derivable {
             let fine = direct(plan, f)?;
-            if cascade_is_exact(&fine)? {
+            if maxima_are_unique(&fine)? {
                 nested = Some((f, fine));
             }
         }
@@ -332,13 +332,13 @@ fn tiles_exactly(plan: &LevelPlan, level: i64, h: i64, w: i64) -> bool {
     }
 }
 
-/// Whether pooling `fine` (the finest level's maxima) again gives bitwise what pooling the map
-/// gives. The maximum is exact, so it does unless two different bit patterns compare equal or
-/// unordered in a bin: ±0 (which zero max pooling keeps depends on scan order) and NaN (which
-/// payload). Neither can occur when every fine maximum is non-zero and not NaN; checked on the
-/// small pooled tensor, not the map. (`min` of |fine| is NaN when any is NaN, and `> 0` is false.)
-fn cascade_is_exact(fine: &Tensor) -> Result<bool> {
-    Ok(fine.f_abs()?.f_min()?.f_double_value(&[])? > 0.0)
+/// Whether every value of `maxima` (pooled maxima) is non-zero and not NaN. Then each maximum
+/// has one bit pattern, so any way of reaching it gives the same bits: the only values that
+/// compare equal (or unordered) with different bits are ±0 and NaNs. (`min` of |maxima| is NaN
+/// when any is NaN, and `> 0` is then false.) Used for the nested levels here and for the
+/// separable pools of the ultralytics blocks.
+pub(crate) fn maxima_are_unique(maxima: &Tensor) -> Result<bool> {
+    Ok(maxima.f_abs()?.f_min()?.f_double_value(&[])? > 0.0)
 }
 
 #[cfg(test)]

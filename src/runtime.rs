@@ -40,6 +40,14 @@ pub fn parse_device(s: &str) -> Result<Device> {
     }
 }
 
+/// A device as the command line and the reports spell it: `cpu` or `cuda:N`.
+pub fn device_name(device: Device) -> String {
+    match device {
+        Device::Cuda(i) => format!("cuda:{i}"),
+        _ => "cpu".into(),
+    }
+}
+
 /// Set libtorch's intra-op thread count: `threads` when given, else `OMP_NUM_THREADS` when set,
 /// else libtorch's default. Returns the count in force.
 ///

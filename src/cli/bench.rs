@@ -243,10 +243,7 @@ fn run_case(
     let id = case_id(kind, shape);
     eprintln!("bench {id} …");
     let variants = rust_variants(kind, shape, device)?;
-    let dev = match device {
-        Device::Cuda(i) => format!("cuda:{i}"),
-        _ => "cpu".into(),
-    };
+    let dev = sppnet::runtime::device_name(device);
     py.ask(json!({"op": "setup", "kind": kind, "shape": shape, "device": dev}))?;
     // Calibrate: calls per round so that each variant runs about `round_seconds`.
     let min_calls = args.min_calls.max(1);

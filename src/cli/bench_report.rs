@@ -84,10 +84,7 @@ impl Report {
         sweep: Vec<CaseResult>,
         process: Option<ProcessResult>,
     ) -> Self {
-        let device = match device {
-            Device::Cuda(i) => format!("cuda:{i}"),
-            _ => "cpu".into(),
-        };
+        let device = sppnet::runtime::device_name(device);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Report {
             schema: "sppnet-bench/1",

@@ -315,10 +315,7 @@ pub fn run(args: ParityArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
             tch::Cuda::cudnn_set_benchmark(false);
             sppnet::cuda::set_deterministic_algorithms(true)?;
         }
-        let dev = match device {
-            Device::Cuda(i) => format!("cuda:{i}"),
-            _ => "cpu".to_string(),
-        };
+        let dev = sppnet::runtime::device_name(device);
         eprintln!("parity on {dev} ({threads} thread(s)) …");
         let c = Ctx {
             python: python.clone(),

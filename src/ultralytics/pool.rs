@@ -70,10 +70,7 @@ impl MaxPool2d {
 /// (the first maximum in row-major order wins in both forms, and the last NaN), as the unit test
 /// shows with the check removed; it guards kernels that scan in another order.
 pub fn separable_is_exact(x: &Tensor, y: &Tensor) -> Result<bool> {
-    if y.f_abs()?.f_min()?.f_double_value(&[])? > 0.0 {
-        return Ok(true);
-    }
-    cascade_is_bit_exact(x)
+    Ok(crate::pyramid::maxima_are_unique(y)? || cascade_is_bit_exact(x)?)
 }
 
 /// The step pools that compute pools of kernels `ks` as a cascade, when `ks` is strictly
