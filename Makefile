@@ -20,4 +20,4 @@ test: setup
 
 # Regenerate the committed reference checkpoint and golden dumps.
 weights: setup
-	.venv/bin/python python/make_weights.py --out weights
+	PYTHONPATH=python .venv/bin/python -m sppnet_ref.make_weights --out weights

@@ -7,7 +7,7 @@
 //! The CUDA backend is deliberately *not* linked: the default `--as-needed` drops
 //! `libtorch_cuda.so`, and `sppnet::cuda::load_cuda` `dlopen`s it when a CUDA device is asked
 //! for, before libtorch's first CUDA query. A CPU run so starts in a fraction of the time and
-//! memory (NOTES §1, README "Benchmarks").
+//! memory (docs/FACTS.md §1, README "Benchmarks").
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let Ok(dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {

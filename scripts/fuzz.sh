@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz the torch.save reader (crates/torch-pickle), which never links libtorch.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 600 s each for unpickle and torch_archive
-# Needs cargo-fuzz (`cargo install cargo-fuzz`); runs on stable through RUSTC_BOOTSTRAP (NOTES §9).
+# Needs cargo-fuzz (`cargo install cargo-fuzz`); runs on stable through RUSTC_BOOTSTRAP (docs/FACTS.md §9).
 # New corpus entries go to fuzz/corpus/<target> (git-ignored); fuzz/seeds/<target> is the
 # committed seed corpus. A crash is saved under fuzz/artifacts/<target>/: add it to
 # crates/torch-pickle/tests/fuzz_regressions/ so it stays a test.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepare and describe the CUDA check (NOTES §7). `prepare` is verified (2026-11-26: the tch
+# Prepare and describe the CUDA check (docs/FACTS.md §7). `prepare` is verified (2026-11-26: the tch
 # 0.24 build against torch 2.11 links, and the bundle runs `--version` and `parity --quick
 # --skip-blocks` on this CPU machine); the device step has NOT been run: no GPU machine was lent
 # to the tasks so far.

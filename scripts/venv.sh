@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Print the path of the project venv, creating it first when it is missing.
 #
-# Location: $SPPNET_VENV when set, else ~/.cache/sppnet/venv-<hash of python/requirements.txt>,
+# Location: $SPPNET_VENV when set, else ~/.cache/sppnet/venv-<hash of python/requirements.txt's
+# requirement lines>,
 # so every fresh clone (CI makes one per run) reuses the same ~5 GB install.
 # A `.venv` link in the checkout points at it so cargo's [env] (.cargo/config.toml) finds it.
 # A venv without the completion marker (an interrupted install) is rebuilt from scratch.
@@ -11,7 +12,8 @@ req="$root/python/requirements.txt"
 if [ -n "${SPPNET_VENV:-}" ]; then
   venv=$SPPNET_VENV
 else
-  hash=$(sha256sum "$req" | cut -c1-12)
+  # The requirement lines only: editing a comment does not rebuild the venv.
+  hash=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$req" | sha256sum | cut -c1-12)
   venv="${XDG_CACHE_HOME:-$HOME/.cache}/sppnet/venv-$hash"
 fi
 mkdir -p "$(dirname "$venv")"

@@ -141,7 +141,7 @@ fn global_context() -> Result<*mut libc::c_void> {
 
 /// PyTorch's `torch.use_deterministic_algorithms(on)`, which tch does not expose: libtorch then
 /// picks deterministic kernels (cuDNN included) and refuses ops that have none. `parity` turns it
-/// on for CUDA runs, as `python/parity.py` does on its side. Reached through libtorch's exported
+/// on for CUDA runs, as the Python reference (`python/sppnet_ref/common.py`) does on its side. Reached through libtorch's exported
 /// `at::Context` methods, looked up at run time, so a libtorch without them gives an error
 /// rather than a failed link.
 pub fn set_deterministic_algorithms(on: bool) -> Result<()> {
@@ -160,4 +160,16 @@ pub fn deterministic_algorithms() -> Result<bool> {
     // SAFETY: a non-virtual const member function `bool (const Context*)` in the Itanium ABI.
     let f: extern "C" fn(*mut libc::c_void) -> bool = unsafe { std::mem::transmute(f) };
     Ok(f(ctx))
+}
+
+/// What bitwise-reproducible CUDA runs need, as the Python reference sets it: deterministic
+/// algorithms on, cuDNN benchmarking off, and a fixed cuBLAS workspace
+/// (`CUBLAS_WORKSPACE_CONFIG=:4096:8`, read when the first cuBLAS handle is made, so call this
+/// before any CUDA work).
+pub fn deterministic_cuda() -> Result<()> {
+    if std::env::var_os("CUBLAS_WORKSPACE_CONFIG").is_none() {
+        std::env::set_var("CUBLAS_WORKSPACE_CONFIG", ":4096:8");
+    }
+    tch::Cuda::cudnn_set_benchmark(false);
+    set_deterministic_algorithms(true)
 }

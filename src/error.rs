@@ -48,6 +48,39 @@ pub enum Error {
     #[error("{0}")]
     LevelDoesNotFit(String),
 
+    /// A tensor holds NaN or ±inf where finite values were asked for.
+    #[error("{what} holds {count} NaN or infinite value(s)")]
+    NonFinite {
+        /// What the tensor is.
+        what: String,
+        /// How many values are not finite.
+        count: i64,
+    },
+
+    /// A pickled module's class has no port in the registry.
+    #[error("class `{class}` has no sppnet port ({known}){}", holds_text(.holds))]
+    NoPort {
+        /// The class found.
+        class: String,
+        /// The registered classes, for the message.
+        known: String,
+        /// Paths and classes of descendants that do have a port.
+        holds: Vec<(String, String)>,
+    },
+
+    /// A state_dict's keys fit more than one architecture, or none.
+    #[error("cannot tell the architecture of these weights: {0}")]
+    Ambiguous(String),
+
+    /// A setting was given for a module that has no such setting.
+    #[error("{class} has no setting `{field}`")]
+    NoSuchSetting {
+        /// The module's upstream class.
+        class: String,
+        /// The setting asked for.
+        field: String,
+    },
+
     /// libtorch's CUDA backend could not be loaded, or the CUDA device asked for is not there.
     #[error("{0}")]
     Cuda(String),
@@ -65,8 +98,12 @@ pub enum Error {
         problems: Vec<String>,
     },
 
+    /// The Python reference could not be run, or answered something unexpected.
+    #[error("the Python reference: {0}")]
+    Reference(String),
+
     /// An output file exists and overwriting was not asked for.
-    #[error("{} already exists (pass --force to overwrite)", .0.display())]
+    #[error("{} already exists", .0.display())]
     OutputExists(PathBuf),
 }
 
@@ -81,6 +118,14 @@ impl Error {
             error,
         }
     }
+}
+
+fn holds_text(holds: &[(String, String)]) -> String {
+    if holds.is_empty() {
+        return String::new();
+    }
+    let listed: Vec<String> = holds.iter().map(|(p, c)| format!("{p} ({c})")).collect();
+    format!("; it holds {}", listed.join(", "))
 }
 
 /// libtorch errors carry a C++ backtrace after the first line; users need the first line.

@@ -3,11 +3,16 @@
 //! Spatial pyramid pooling layers and models ported from PyTorch onto libtorch (`tch`), proven
 //! bit-for-bit against the upstream Python.
 //!
-//! - [`pyramid`]: the bin rules and [`spatial_pyramid_pool`] (yueruchen's `spp_layer.py`).
-//! - [`sppnet`]: yueruchen's `SPP_NET` as [`SppNet`].
-//! - [`checkpoint`]: safetensors I/O and strict state_dict loading.
-//! - [`ultralytics`]: ultralytics' `Conv`, `SPP`, `SPPF`, `SPPELAN`.
-//! - [`model`]: self-describing checkpoints (architecture in the metadata).
+//! Layers, bottom to top (each uses only the ones before it):
+//! - [`tensor`], [`compare`], [`runtime`], [`cuda`], [`io`]: tensor checks, comparisons, device
+//!   and threads, safetensors files and strict state_dict loading;
+//! - [`ops`]: [`spatial_pyramid_pool`] and the SPP blocks' max pools; [`nn`]: `torch.nn` layers
+//!   and activations;
+//! - [`modules`]: one struct per upstream class and the registry that lists them;
+//! - [`model`]: self-describing checkpoints ([`Model`]);
+//! - [`port`]: `torch.save` files to models, without Python;
+//! - [`images`], [`reference`](mod@reference), [`parity`], [`bench`](mod@bench): image inference helpers, the typed
+//!   protocol with the Python reference, and the parity and benchmark runs built on it.
 //!
 //! ```no_run
 //! use sppnet::{spatial_pyramid_pool, Rule};
@@ -21,22 +26,26 @@
 
 #![warn(missing_docs)]
 
-pub mod checkpoint;
+pub mod bench;
 pub mod compare;
 pub mod cuda;
 pub mod error;
-pub mod infer;
-pub mod layers;
+pub mod images;
+pub mod io;
 pub mod model;
-pub mod pyramid;
+pub mod modules;
+pub mod nn;
+pub mod ops;
+pub mod parity;
+pub mod port;
+pub mod reference;
 pub mod runtime;
-pub mod sppnet;
-pub mod ultralytics;
+pub mod tensor;
 
 pub use error::{Error, Result};
-pub use model::{Arch, Model, Overrides};
-pub use pyramid::{spatial_pyramid_pool, Rule};
-pub use sppnet::{SppNet, SppNetConfig};
+pub use model::{ConfigSource, Model};
+pub use modules::{Module, Spec};
+pub use ops::{spatial_pyramid_pool, Rule};
 
 /// The README's Rust examples, compiled and run as doctests so they stay true.
 #[doc = include_str!("../README.md")]

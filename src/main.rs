@@ -94,7 +94,12 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            let hint = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<sppnet::Error>())
+                .and_then(cli::hint)
+                .map_or(String::new(), |h| format!(" ({h})"));
+            eprintln!("error: {}{hint}", format!("{e:#}").replace('\n', " "));
             ExitCode::FAILURE
         }
     }

@@ -1,6 +1,6 @@
 //! Process-wide runtime settings: device choice, intra-op threads, input sanity checks.
 
-use tch::{Device, Tensor};
+use tch::Device;
 
 use crate::error::{Error, Result};
 
@@ -52,7 +52,7 @@ pub fn device_name(device: Device) -> String {
 /// else libtorch's default. Returns the count in force.
 ///
 /// Bitwise parity of convolutions and linear layers with PyTorch needs the same count on both
-/// sides (NOTES §8).
+/// sides (docs/FACTS.md §8).
 pub fn configure_threads(threads: Option<usize>) -> Result<i32> {
     let from_env = || -> Result<Option<usize>> {
         match std::env::var("OMP_NUM_THREADS") {
@@ -114,22 +114,6 @@ pub fn environment() -> String {
     )
 }
 
-/// Refuse tensors holding NaN or ±inf (command-line inputs; the library itself passes them
-/// through as PyTorch does).
-pub fn check_finite(x: &Tensor, what: &str) -> Result<()> {
-    let bad = x
-        .f_isfinite()?
-        .f_logical_not()?
-        .f_sum(tch::Kind::Int64)?
-        .f_int64_value(&[])?;
-    if bad > 0 {
-        return Err(Error::InvalidInput(format!(
-            "{what} holds {bad} NaN or infinite value(s) (pass --allow-nonfinite to run it anyway)"
-        )));
-    }
-    Ok(())
-}
-
 /// This process's peak resident set size in KiB (`VmHWM` from /proc/self/status: the
 /// high-water mark of the current address space, which — unlike `ru_maxrss` — does not include
 /// what a forked child inherited before `exec`). `None` where /proc is unavailable.
@@ -142,3 +126,16 @@ pub fn peak_rss_kib() -> Option<u64> {
 /// The environment variable that makes `sppnet` print its peak RSS on stderr when it exits
 /// (`sppnet-peak-rss-kib: N`), for `sppnet bench`'s whole-process measurement.
 pub const REPORT_PEAK_RSS: &str = "SPPNET_REPORT_PEAK_RSS";
+
+/// The CPU's `model name` from /proc/cpuinfo (`unknown` where it is not there). libtorch picks
+/// convolution kernels by instruction set, so results can differ in the last bits between CPUs.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}

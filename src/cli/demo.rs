@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use sppnet::checkpoint::read_safetensors;
 use sppnet::compare::diff;
+use sppnet::io::read_safetensors;
+use sppnet::reference::project_root;
 use sppnet::runtime::{configure_threads, parse_device};
-use sppnet::{Model, Overrides};
+use sppnet::Model;
 use tch::{Device, Tensor};
 
 /// Max abs error accepted against the CPU-made dumps: CPU (same libtorch, any thread count)
@@ -33,7 +34,7 @@ fn default_dir() -> PathBuf {
     if here.join("sppnet_tiny.safetensors").exists() {
         here.to_path_buf()
     } else {
-        super::project_root().join("weights")
+        project_root().join("weights")
     }
 }
 
@@ -43,19 +44,19 @@ pub fn run(args: DemoArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     let golden_path = dir.join("sppnet_tiny_golden.safetensors");
     let golden =
         read_safetensors(&golden_path).context("reading the golden dumps (run `make weights`)")?;
-    // Bitwise parity needs the thread count the dumps were made with (NOTES §8).
+    // Bitwise parity needs the thread count the dumps were made with (docs/FACTS.md §8).
     let dump_threads = golden.metadata.get("threads").and_then(|t| t.parse().ok());
     let threads = configure_threads(threads.or(dump_threads))?;
     let device = parse_device(&args.device)?;
     let weights = dir.join("sppnet_tiny.safetensors");
-    let (model, _) = Model::load(&weights, device, &Overrides::default())?;
+    let model = Model::load(&weights, device)?;
     let tolerance = if device == Device::Cpu {
         TOLERANCE_CPU
     } else {
         TOLERANCE_CUDA
     };
     let mut out = String::new();
-    out += &format!("sppnet demo: {} ({:?})\n", weights.display(), model.arch);
+    out += &format!("sppnet demo: {} ({})\n", weights.display(), model.spec());
     out += &format!(
         "device {device:?}, {threads} thread(s); reference: {} (torch {}, {} thread(s))
 

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use sppnet::checkpoint::{read_safetensors, refuse_existing};
-use sppnet::pyramid::check_nchw;
-use sppnet::runtime::{check_finite, configure_threads, parse_device};
-use sppnet::{Model, Overrides, Rule};
+use sppnet::io::{read_safetensors, refuse_existing};
+use sppnet::runtime::{configure_threads, parse_device};
+use sppnet::tensor::{check_finite, check_nchw};
+use sppnet::{ConfigSource, Model, Rule};
 
 /// Arguments of `sppnet forward`.
 #[derive(Args)]
@@ -49,28 +49,36 @@ pub fn run(args: ForwardArgs, threads: Option<usize>) -> anyhow::Result<ExitCode
     configure_threads(threads)?;
     refuse_existing(&args.output, args.force)?;
     let device = parse_device(&args.device)?;
-    let overrides = Overrides {
-        levels: args.levels.clone(),
-        rule: args.rule,
-    };
-    let (model, how) = Model::load(&args.weights, device, &overrides)?;
+    let mut loader = Model::loader(&args.weights).device(device);
+    if let Some(levels) = &args.levels {
+        loader = loader.set("levels", levels);
+    }
+    if let Some(rule) = args.rule {
+        loader = loader.set("rule", rule);
+    }
+    let model = loader.load()?;
     let model = if args.fuse { model.fuse()? } else { model };
     let file = read_safetensors(&args.input)?;
     let x = super::select_tensor(&file, args.key.as_deref(), &args.input)?;
     check_nchw(&x, "the input")?;
     let (file_kind, converted) = (x.kind(), x.kind() != model.kind());
-    let x = x.f_to_device(device)?.f_to_kind(model.kind())?;
+    let x = model.prepare_input(&x)?;
     if !args.allow_nonfinite {
         check_finite(&x, "the input")?;
     }
     let y = model.forward(&x)?;
     let meta = [("sppnet.weights", args.weights.display().to_string())];
     super::write_output(&args.output, &y, &meta, args.force)?;
+    let how = match model.source() {
+        ConfigSource::Metadata => "config from the file's metadata",
+        ConfigSource::Shapes => "no sppnet metadata: sizes inferred from tensor shapes",
+        ConfigSource::Given => "config given",
+    };
     eprintln!(
-        "{}: {} ({how}): {:?}",
+        "{}: {} ({how}): {}",
         args.weights.display(),
-        model.name(),
-        model.arch
+        model.spec().name(),
+        model.spec()
     );
     if converted {
         eprintln!(

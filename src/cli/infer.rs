@@ -8,11 +8,10 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::{json, Value};
-use sppnet::checkpoint::{refuse_existing, write_safetensors};
-use sppnet::infer::{buckets, load_image, top_k, Normalize};
-use sppnet::model::Net;
+use sppnet::images::{buckets, load_image, top_k, Normalize};
+use sppnet::io::{refuse_existing, write_safetensors};
 use sppnet::runtime::{configure_threads, parse_device};
-use sppnet::{Arch, Model, Overrides, Rule};
+use sppnet::{Model, Rule};
 use tch::{Device, Kind, Tensor};
 
 /// Arguments of `sppnet infer`.
@@ -93,30 +92,12 @@ fn expand(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn check_half(device: Device) -> anyhow::Result<()> {
-    let probe = || -> Result<Tensor, tch::TchError> {
-        let x = Tensor::f_ones([1, 1, 4, 4], (Kind::Half, device))?;
-        x.f_conv2d(
-            &Tensor::f_ones([1, 1, 3, 3], (Kind::Half, device))?,
-            None::<Tensor>,
-            [1, 1],
-            [0, 0],
-            [1, 1],
-            1,
-        )
-    };
-    if let Err(e) = probe() {
-        bail!("--half: this libtorch has no fp16 convolution on {device:?} ({}); use CUDA or drop --half", e.to_string().lines().next().unwrap_or(""));
-    }
-    Ok(())
-}
-
-/// Run the model on one same-sized batch.
+/// Run the model on one same-sized batch: its output, or its feature vector.
 fn run_batch(model: &Model, x: &Tensor, features: bool) -> sppnet::Result<Tensor> {
-    tch::no_grad(|| match (&model.net, features) {
-        (Net::SppNet(net), true) => net.features_t(x, false),
-        _ => model.net.forward_t(x, false),
-    })
+    match features {
+        true => model.features(x),
+        false => model.forward(x),
+    }
 }
 
 /// Run `sppnet infer`; exit code 1 when any image failed (the others are still reported).
@@ -133,28 +114,27 @@ pub fn run(args: InferArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
     };
     let norm = Normalize { mean, std };
     let device = parse_device(&args.device)?;
-    let overrides = Overrides {
-        levels: args.levels.clone(),
-        rule: args.rule,
-    };
-    let (mut model, _) = Model::load(&args.weights, device, &overrides)?;
-    let channels = match &model.arch {
-        Arch::SppNet(c) => c.input_nc,
-        Arch::Conv(c) => c.c1,
-        Arch::Spp(c) => c.c1,
-        Arch::Sppf(c) => c.c1,
-        Arch::SppElan(c) => c.c1,
-    };
-    if channels != 3 {
-        bail!("{} takes {channels}-channel inputs; images have 3 (infer runs SppNet checkpoints and 3-channel blocks)", model.arch.class());
+    let mut loader = Model::loader(&args.weights).device(device);
+    if let Some(levels) = &args.levels {
+        loader = loader.set("levels", levels);
     }
-    let classifier = matches!(model.arch, Arch::SppNet(_));
+    if let Some(rule) = args.rule {
+        loader = loader.set("rule", rule);
+    }
+    let mut model = loader.load()?;
+    let class = model.spec().class();
+    match model.module().in_channels() {
+        Some(3) | None => {}
+        Some(c) => bail!("{class} takes {c}-channel inputs; images have 3 (infer runs SppNet checkpoints and 3-channel blocks)"),
+    }
+    let classifier = model.spec().name() == "sppnet";
     if args.features && !classifier {
         bail!("--features applies to SppNet checkpoints");
     }
     if args.half {
-        check_half(device)?;
-        model.half();
+        model
+            .half()
+            .map_err(|e| anyhow::anyhow!("--half: {e}; use CUDA or drop --half"))?;
     }
     let files = expand(&args.inputs)?;
     if files.is_empty() {
@@ -168,7 +148,7 @@ pub fn run(args: InferArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
     for (i, f) in files.iter().enumerate() {
         match image::image_dimensions(f) {
             Ok((w, h)) => sizes.push((i, (h as i64, w as i64))),
-            Err(e) => results[i] = Some(Err(sppnet::infer::unreadable(&e))),
+            Err(e) => results[i] = Some(Err(sppnet::images::unreadable(&e))),
         }
     }
     let bar = (std::io::stderr().is_terminal() && files.len() > 8)
@@ -187,9 +167,7 @@ pub fn run(args: InferArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
             }
         }
         if !xs.is_empty() {
-            let x = Tensor::f_stack(&xs, 0)?
-                .f_to_device(device)?
-                .f_to_kind(model.kind())?;
+            let x = model.prepare_input(&Tensor::f_stack(&xs, 0)?)?;
             match run_batch(&model, &x, args.features) {
                 Ok(y) => {
                     for (j, &i) in ok.iter().enumerate() {

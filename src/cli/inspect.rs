@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use sppnet::checkpoint::inspect::{inspect, render};
+use sppnet::port::inspect::{inspect, render};
 
 /// Arguments of `sppnet inspect`.
 #[derive(Args)]

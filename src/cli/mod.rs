@@ -1,8 +1,7 @@
-//! Subcommands. Each parses nothing itself: it gets its clap args and calls the library.
+//! Subcommands. Each parses its flags, calls the library and prints; the flag hints for library
+//! errors live here ([`hint`]), since only the command line knows flag names.
 
 pub mod bench;
-mod bench_process;
-mod bench_report;
 pub mod demo;
 pub mod forward;
 pub mod infer;
@@ -13,8 +12,22 @@ pub mod port;
 pub mod sizes;
 
 use anyhow::{bail, Context};
-use sppnet::checkpoint::TensorFile;
+use sppnet::io::TensorFile;
+use sppnet::Error;
 use tch::Tensor;
+
+/// The flag that answers a library error, where there is one.
+pub fn hint(e: &Error) -> Option<&'static str> {
+    Some(match e {
+        Error::NonFinite { .. } => "pass --allow-nonfinite to run it anyway",
+        Error::LevelDoesNotFit(_) => "--rule adaptive pools any size",
+        Error::NoPort { .. } => "pick a block with --module",
+        Error::Ambiguous(_) => "name the class with --arch",
+        Error::NoSuchSetting { .. } => "--levels and --rule apply to SppNet checkpoints",
+        Error::OutputExists(_) => "pass --force to overwrite",
+        _ => return None,
+    })
+}
 
 /// The input tensor of a file: `key` when given, else the file's only tensor.
 pub fn select_tensor(
@@ -51,43 +64,6 @@ pub fn print(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// The Python interpreter of the reference side: `given`, else `$SPPNET_PYTHON`, else the
-/// checkout's `.venv` (made by `make`).
-pub fn python_path(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
-    given
-        .or_else(|| std::env::var_os("SPPNET_PYTHON").map(std::path::PathBuf::from))
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")
-        })
-}
-
-/// [`python_path`], refused up front (before any progress output) when it names a file that is
-/// not there.
-pub fn reference_python(given: Option<std::path::PathBuf>) -> anyhow::Result<std::path::PathBuf> {
-    let p = python_path(given);
-    if p.components().count() > 1 && !p.exists() {
-        anyhow::bail!(
-            "the Python reference {} does not exist (run `make setup`, or pass --python / set SPPNET_PYTHON)",
-            p.display()
-        );
-    }
-    Ok(p)
-}
-
-/// The project root: `$SPPNET_ROOT` (a bundle carried to another machine), else the checkout
-/// this binary was built from.
-pub fn project_root() -> std::path::PathBuf {
-    std::env::var_os("SPPNET_ROOT").map_or_else(
-        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-        std::path::PathBuf::from,
-    )
-}
-
-/// The project's `python/` folder (the reference scripts).
-pub fn python_dir() -> std::path::PathBuf {
-    project_root().join("python")
-}
-
 /// Write `y` as the single tensor `output` of a safetensors file, with string metadata,
 /// atomically (what `pool` and `forward` produce).
 pub fn write_output(
@@ -100,7 +76,7 @@ pub fn write_output(
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    sppnet::checkpoint::write_safetensors(
+    sppnet::io::write_safetensors(
         path,
         &[("output".to_string(), y.shallow_clone())],
         &meta,

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use sppnet::checkpoint::{read_safetensors, refuse_existing};
-use sppnet::runtime::{check_finite, configure_threads, parse_device};
+use sppnet::io::{read_safetensors, refuse_existing};
+use sppnet::runtime::{configure_threads, parse_device};
+use sppnet::tensor::check_finite;
 use sppnet::{spatial_pyramid_pool, Rule};
 
 /// Arguments of `sppnet pool`.

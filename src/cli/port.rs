@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use sppnet::checkpoint::infer::{ArchChoice, Assume};
-use sppnet::checkpoint::port::{port, save, PortOptions};
-use sppnet::checkpoint::refuse_existing;
-use sppnet::ultralytics::Act;
+use sppnet::io::refuse_existing;
+use sppnet::modules::{by_name, registry, Assume};
+use sppnet::nn::Act;
+use sppnet::port::{port, save, PortOptions};
 use torch_pickle::walk::Source;
 
 /// `--source`.
@@ -40,9 +40,10 @@ pub struct PortArgs {
     /// Dotted path of the module to port, e.g. `model.9` (ultralytics: the SPPF layer).
     #[arg(long)]
     module: Option<String>,
-    /// auto (from the pickled class or the keys), sppnet, spp, sppf, sppelan, conv.
+    /// auto (from the metadata, the pickled class or the keys), or a registered class name:
+    /// sppnet, conv, spp, sppf, sppelan.
     #[arg(long, default_value = "auto")]
-    arch: ArchChoice,
+    arch: String,
     /// Which weights of a training checkpoint.
     #[arg(long, value_enum, default_value = "model")]
     source: SourceArg,
@@ -63,9 +64,18 @@ pub struct PortArgs {
 /// Run `sppnet port`.
 pub fn run(args: PortArgs) -> anyhow::Result<ExitCode> {
     refuse_existing(&args.output, args.force)?;
+    let class = match args.arch.as_str() {
+        "auto" => None,
+        name => Some(by_name(name).map_err(|_| {
+            anyhow::anyhow!(
+                "unknown --arch `{name}` (auto, {})",
+                registry::names().join(", ")
+            )
+        })?),
+    };
     let opts = PortOptions {
         module: args.module.clone(),
-        arch: args.arch,
+        class,
         source: match args.source {
             SourceArg::Model => Source::Model,
             SourceArg::Ema => Source::Ema,

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use sppnet::pyramid::accepted_sides;
-use sppnet::{Rule, SppNetConfig};
+use sppnet::modules::spp_net::SppNetConfig;
+use sppnet::ops::pyramid::accepted_sides;
+use sppnet::Rule;
 
 /// Arguments of `sppnet sizes`.
 #[derive(Args)]

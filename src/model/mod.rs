@@ -1,120 +1,272 @@
-//! Self-describing checkpoints: a module's weights plus its architecture in the safetensors
-//! metadata, so `sppnet forward --weights X.safetensors` needs no other flags.
+//! Self-describing checkpoints: a module's weights plus its class and config in the safetensors
+//! metadata ([`meta`]), so that `Model::load(path, device)` needs nothing else.
 //!
-//! # Metadata schema
-//! | key | value |
-//! |---|---|
-//! | `sppnet.arch` | `sppnet`, `conv`, `spp`, `sppf` or `sppelan` |
-//! | `sppnet.class` | the upstream class: `SPP_NET`, `Conv`, `SPP`, `SPPF`, `SPPELAN` (informative) |
-//! | `sppnet.config` | the arch's config as JSON ([`SppNetConfig`](crate::SppNetConfig), [`crate::ultralytics::SppfConfig`], …) |
-//! | `format` | `pt` (what `safetensors.torch` writes; ignored on reading) |
-//!
-//! A file without `sppnet.arch` (a state_dict saved by `safetensors.torch.save_file`) is read
-//! as an SppNet whose sizes are inferred from the tensor shapes.
+//! A file without `sppnet.arch` (a state_dict saved by `safetensors.torch.save_file`) is read as
+//! the one registered class its shapes determine (an SppNet); where they determine none or
+//! several, loading fails and says so.
 
-mod arch;
+pub mod meta;
 
-pub use arch::{Arch, Overrides, META_ARCH, META_CLASS, META_CONFIG};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use serde_json::Value;
+use tch::{nn, Device, Kind, Tensor};
 
-use tch::{nn, Device, Tensor};
-
-use crate::checkpoint::{self, read_safetensors, write_safetensors};
 use crate::error::{Error, Result};
-use crate::sppnet::SppNet;
-use crate::ultralytics::{Conv, Spp, SppElan, Sppf};
+use crate::io::{self, read_safetensors, write_safetensors};
+use crate::modules::{Assume, Module, Notes, Shapes, Spec, REGISTRY};
+use crate::nn::Scope;
+use crate::tensor::check_module_input;
 
-/// A network built from an [`Arch`].
-#[derive(Debug)]
-pub enum Net {
-    /// yueruchen `SPP_NET` (boxed: it is much larger than the blocks).
-    SppNet(Box<SppNet>),
-    /// ultralytics `Conv`.
-    Conv(Conv),
-    /// ultralytics `SPP`.
-    Spp(Spp),
-    /// ultralytics `SPPF`.
-    Sppf(Sppf),
-    /// ultralytics `SPPELAN`.
-    SppElan(SppElan),
+/// The most weight elements a model built without weights may have (randomly initialised):
+/// 2³² (16 GiB of f32). Models loaded with weights are bounded by their files instead.
+pub const MAX_RANDOM_ELEMENTS: i64 = 1 << 32;
+
+/// Where a model's class and config came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// The file's `sppnet.*` metadata.
+    Metadata,
+    /// The tensor shapes of a state_dict without metadata.
+    Shapes,
+    /// A [`Spec`] given in code.
+    Given,
 }
 
-impl Net {
-    /// Build `arch` under `p` with random weights.
-    pub fn new(p: &nn::Path, arch: &Arch) -> Result<Net> {
-        Ok(match arch {
-            Arch::SppNet(c) => Net::SppNet(Box::new(SppNet::new(p, c.clone())?)),
-            Arch::Conv(c) => Net::Conv(Conv::new(p, c.c1, c.c2, &c.conv)?),
-            Arch::Spp(c) => Net::Spp(Spp::new(p, c)?),
-            Arch::Sppf(c) => Net::Sppf(Sppf::new(p, c)?),
-            Arch::SppElan(c) => Net::SppElan(SppElan::new(p, c)?),
-        })
-    }
-
-    /// Run the network; BatchNorm in eval mode (`train = false`) or training mode.
-    ///
-    /// # Shapes
-    /// SppNet: `[N, input_nc, H, W]` → `[N, classes]`; blocks: `[N, c1, H, W]` → `[N, c2, H', W']`.
-    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        match self {
-            Net::SppNet(m) => m.forward_t(x, train),
-            Net::Conv(m) => m.forward_t(x, train),
-            Net::Spp(m) => m.forward_t(x, train),
-            Net::Sppf(m) => m.forward_t(x, train),
-            Net::SppElan(m) => m.forward_t(x, train),
-        }
-    }
-
-    /// The ultralytics `Conv`s inside, with their state_dict prefixes.
-    pub fn convs(&self) -> Vec<(&'static str, &Conv)> {
-        match self {
-            Net::SppNet(_) => vec![],
-            Net::Conv(c) => vec![("", c)],
-            Net::Spp(m) => vec![("cv1.", &m.cv1), ("cv2.", &m.cv2)],
-            Net::Sppf(m) => vec![("cv1.", &m.cv1), ("cv2.", &m.cv2)],
-            Net::SppElan(m) => vec![("cv1.", &m.cv1), ("cv5.", &m.cv5)],
-        }
-    }
-}
-
-/// A network and the variable store holding its weights (keys = PyTorch state_dict keys).
+/// A module, the variable store holding its weights (keys = PyTorch state_dict keys) and the
+/// spec it was built from.
 #[derive(Debug)]
 pub struct Model {
-    /// Owns every weight and buffer.
-    pub vs: nn::VarStore,
-    /// The network.
-    pub net: Net,
-    /// What was built.
-    pub arch: Arch,
+    vs: nn::VarStore,
+    module: Box<dyn Module>,
+    spec: Spec,
+    source: ConfigSource,
+}
+
+/// The state_dict keys and shapes `spec` builds, without allocating any weight.
+pub fn expected_shapes(spec: &Spec) -> Result<HashMap<String, Tensor>> {
+    let vs = nn::VarStore::new(Device::Cpu);
+    spec.build(&Scope::shapes_only(vs.root()))?;
+    Ok(vs.variables())
+}
+
+/// The registered class of a state_dict without metadata. Each class is asked to size itself
+/// from the shapes with `assume` (`None`: nothing may be assumed); when one class recognises
+/// the tensors it is the answer (a strict load then lists whatever does not match); when several
+/// do, the one that fits every key and shape. `notes` gets the assumptions of the class chosen.
+pub fn spec_from_shapes(
+    tensors: &[(String, Tensor)],
+    assume: Option<&Assume>,
+    notes: &mut Notes,
+) -> Result<Spec> {
+    let shapes = Shapes::new(tensors.iter().map(|(k, t)| (k.clone(), t.size())));
+    let mut recognised = Vec::new();
+    for entry in REGISTRY {
+        let mut taken = Notes::new();
+        if let Ok(Some(spec)) = entry.from_shapes(&shapes, assume, &mut taken) {
+            recognised.push((spec, taken));
+        }
+    }
+    let names = |specs: &[(Spec, Notes)]| {
+        let names: Vec<String> = specs
+            .iter()
+            .map(|(s, _)| format!("{} ({})", s.class(), s.name()))
+            .collect();
+        names.join(" and ")
+    };
+    let mut pick = |(spec, taken): (Spec, Notes)| {
+        notes.extend(taken);
+        Ok(spec)
+    };
+    match recognised.len() {
+        0 => Err(Error::Ambiguous(match assume {
+            None => "no `sppnet.arch` metadata, and no class is determined by these tensors alone (ultralytics blocks need the metadata, or a port with assumptions)".into(),
+            Some(_) => "no registered class recognises these tensor names".into(),
+        })),
+        1 => pick(recognised.remove(0)),
+        _ => {
+            let all = names(&recognised);
+            let mut fitting = Vec::new();
+            for (spec, taken) in recognised {
+                let expected = expected_shapes(&spec)?;
+                if io::check_state_dict(spec.class(), &expected, tensors).is_ok() {
+                    fitting.push((spec, taken));
+                }
+            }
+            match fitting.len() {
+                1 => pick(fitting.remove(0)),
+                0 => Err(Error::Ambiguous(format!(
+                    "they look like {all} but fit none of them strictly"
+                ))),
+                _ => Err(Error::Ambiguous(format!(
+                    "they fit {}; name the class",
+                    names(&fitting)
+                ))),
+            }
+        }
+    }
+}
+
+/// Loads a self-describing checkpoint, with settings that replace the file's.
+#[derive(Debug, Clone)]
+pub struct Loader {
+    path: PathBuf,
+    device: Device,
+    settings: Vec<(String, Value)>,
+}
+
+impl Loader {
+    /// On `device` [default: the CPU].
+    pub fn device(mut self, device: Device) -> Self {
+        self.device = device;
+        self
+    }
+
+    /// Replace config field `field` (e.g. SppNet's `levels` or `rule`) with `value`; a class
+    /// without that field refuses it ([`Error::NoSuchSetting`]).
+    pub fn set(mut self, field: &str, value: impl serde::Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.settings.push((field.to_string(), value));
+        self
+    }
+
+    /// Read the file, build the model its metadata (or shapes) describe, apply the settings,
+    /// and load the weights strictly.
+    pub fn load(self) -> Result<Model> {
+        let file = read_safetensors(&self.path)?;
+        let (mut spec, source) = match meta::from_metadata(&file.metadata)? {
+            Some(spec) => (spec, ConfigSource::Metadata),
+            None => (
+                spec_from_shapes(&file.tensors, None, &mut Notes::new())?,
+                ConfigSource::Shapes,
+            ),
+        };
+        for (field, value) in self.settings {
+            spec = spec.with(&field, value)?;
+        }
+        let mut model = Model::from_tensors(spec, &file.tensors, self.device)?;
+        model.source = source;
+        Ok(model)
+    }
 }
 
 impl Model {
-    /// A randomly initialised model on `device`.
-    pub fn new(arch: Arch, device: Device) -> Result<Model> {
+    /// A randomly initialised model on `device` (at most [`MAX_RANDOM_ELEMENTS`] weights).
+    pub fn new(spec: Spec, device: Device) -> Result<Model> {
+        let total: i64 = expected_shapes(&spec)?
+            .values()
+            .map(|t| t.size().iter().product::<i64>())
+            .fold(0, i64::saturating_add);
+        if total > MAX_RANDOM_ELEMENTS {
+            return Err(Error::Config(format!(
+                "{spec} would have {total} weights (more than {MAX_RANDOM_ELEMENTS})"
+            )));
+        }
+        Self::build(spec, device)
+    }
+
+    fn build(spec: Spec, device: Device) -> Result<Model> {
         let vs = nn::VarStore::new(device);
-        let net = Net::new(&vs.root(), &arch)?;
-        Ok(Model { vs, net, arch })
+        let module = spec.build(&Scope::new(vs.root()))?;
+        Ok(Model {
+            vs,
+            module,
+            spec,
+            source: ConfigSource::Given,
+        })
     }
 
-    /// Build the model a safetensors file describes and load its weights strictly.
-    /// Returns the model and a sentence saying where its config came from.
-    pub fn load(
-        path: impl AsRef<Path>,
-        device: Device,
-        overrides: &Overrides,
-    ) -> Result<(Model, String)> {
-        let file = read_safetensors(path)?;
-        let (arch, how) = Arch::of_file(&file, overrides)?;
-        let model = Model::new(arch, device)?;
-        model.load_tensors(&file.tensors)?;
-        Ok((model, how))
+    /// `spec` with `tensors` as its weights, checked strictly (every missing, unexpected or
+    /// mis-shaped key in one error) before anything is allocated.
+    pub fn from_tensors(spec: Spec, tensors: &[(String, Tensor)], device: Device) -> Result<Model> {
+        io::check_state_dict(spec.class(), &expected_shapes(&spec)?, tensors)?;
+        let model = Self::build(spec, device)?;
+        io::load_state_dict(model.spec.class(), &model.vs.variables(), tensors)?;
+        Ok(model)
     }
 
-    /// Copy a state_dict into the model (strict; see [`checkpoint::load_state_dict`]).
-    pub fn load_tensors(&self, tensors: &[(String, Tensor)]) -> Result<()> {
-        checkpoint::load_state_dict(self.arch.class(), &self.vs.variables(), tensors)
+    /// Load a self-describing checkpoint (the one-line entry; see [`Model::loader`] for
+    /// settings).
+    pub fn load(path: impl AsRef<Path>, device: Device) -> Result<Model> {
+        Model::loader(path).device(device).load()
+    }
+
+    /// A [`Loader`] for `path`, to set the device and replace settings.
+    pub fn loader(path: impl AsRef<Path>) -> Loader {
+        Loader {
+            path: path.as_ref().to_path_buf(),
+            device: Device::Cpu,
+            settings: Vec::new(),
+        }
+    }
+
+    /// The spec (class and config) it was built from.
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    /// Where its config came from.
+    pub fn source(&self) -> ConfigSource {
+        self.source
+    }
+
+    /// The module.
+    pub fn module(&self) -> &dyn Module {
+        self.module.as_ref()
+    }
+
+    /// The device of its weights.
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    /// The floating-point kind of the weights (inputs must match): f32, or f16 after
+    /// [`Model::half`].
+    pub fn kind(&self) -> Kind {
+        self.vs
+            .variables()
+            .values()
+            .find(|t| t.is_floating_point())
+            .map_or(Kind::Float, Tensor::kind)
+    }
+
+    /// `x` on the model's device and in its floating-point kind.
+    pub fn prepare_input(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.f_to_device(self.device())?.f_to_kind(self.kind())?)
+    }
+
+    fn check(&self, x: &Tensor) -> Result<()> {
+        let (channels, kind) = (self.module.in_channels(), self.kind());
+        check_module_input(x, "the input", channels, kind, self.device()).map(|_| ())
+    }
+
+    /// Run the module, checking the input once (rank, channels, dtype, device).
+    ///
+    /// # Shapes
+    /// As the module's [`Module::forward_t`].
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.check(x)?;
+        self.module.forward_t(x, train)
+    }
+
+    /// Eval-mode forward, without autograd.
+    ///
+    /// # Shapes
+    /// As the module's [`Module::forward_t`].
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        tch::no_grad(|| self.forward_t(x, false))
+    }
+
+    /// The module's fixed-length feature vector (eval mode, without autograd); an error for a
+    /// module that has none.
+    ///
+    /// # Shapes
+    /// `[N, C, H, W]` → `[N, F]`.
+    pub fn features(&self, x: &Tensor) -> Result<Tensor> {
+        self.check(x)?;
+        tch::no_grad(|| self.module.features_t(x, false))?
+            .ok_or_else(|| Error::Config(format!("{} has no feature vector", self.spec.class())))
     }
 
     /// The state_dict, sorted by key: what PyTorch's `load_state_dict(strict=True)` accepts.
@@ -124,65 +276,53 @@ impl Model {
         named
     }
 
-    /// Save weights and architecture as a self-describing safetensors file, atomically.
+    /// Copy a state_dict into the model (strict; see [`io::load_state_dict`]).
+    pub fn load_tensors(&self, tensors: &[(String, Tensor)]) -> Result<()> {
+        io::load_state_dict(self.spec.class(), &self.vs.variables(), tensors)
+    }
+
+    /// Save weights and spec as a self-describing safetensors file, atomically.
     pub fn save(&self, path: impl AsRef<Path>, overwrite: bool) -> Result<()> {
-        write_safetensors(
-            path,
-            &self.state_dict(),
-            &self.arch.to_metadata(),
-            overwrite,
-        )
+        let metadata = meta::to_metadata(&self.spec);
+        write_safetensors(path, &self.state_dict(), &metadata, overwrite)
     }
 
-    /// The architecture's name, as in the metadata.
-    pub fn name(&self) -> &'static str {
-        self.arch.name()
-    }
-
-    /// Eval-mode forward, without autograd.
-    ///
-    /// # Shapes
-    /// As [`Net::forward_t`].
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        tch::no_grad(|| self.net.forward_t(x, false))
-    }
-
-    /// The floating-point kind of the weights (inputs must match): f32, or f16 after
-    /// [`Model::half`].
-    pub fn kind(&self) -> tch::Kind {
-        self.vs
-            .variables()
-            .values()
-            .find(|t| t.is_floating_point())
-            .map_or(tch::Kind::Float, Tensor::kind)
-    }
-
-    /// Convert every floating-point weight to f16 (`--half` inference on CUDA).
-    pub fn half(&mut self) {
+    /// Convert every floating-point weight to f16, after checking that libtorch has fp16
+    /// convolution on the model's device (CPU builds may lack it).
+    pub fn half(&mut self) -> Result<()> {
+        let device = self.device();
+        let probe = || -> std::result::Result<Tensor, tch::TchError> {
+            let x = Tensor::f_ones([1, 1, 4, 4], (Kind::Half, device))?;
+            let w = Tensor::f_ones([1, 1, 3, 3], (Kind::Half, device))?;
+            x.f_conv2d(&w, None::<Tensor>, [1, 1], [0, 0], [1, 1], 1)
+        };
+        let _probe = probe().map_err(|e| {
+            Error::Config(format!(
+                "this libtorch has no fp16 convolution on {device:?} ({})",
+                e.to_string().lines().next().unwrap_or("")
+            ))
+        })?;
         self.vs.half();
+        Ok(())
     }
 
-    /// The same model with BatchNorm folded into every `Conv`, as ultralytics' `model.fuse()`
-    /// does (same arithmetic: [`Conv::fused_weights`]). Already-fused convs are kept.
+    /// The same model with BatchNorm folded into every convolution the module lists as
+    /// [`Module::fusable`], as ultralytics' `model.fuse()` does (same arithmetic).
     pub fn fuse(&self) -> Result<Model> {
-        let convs = self.net.convs();
-        if convs.is_empty() {
+        let units = self.module.fusable();
+        if units.is_empty() {
             return Err(Error::Config(format!(
-                "{} has no ultralytics Conv to fuse",
-                self.arch.class()
+                "{} has no BatchNorm to fold",
+                self.spec.class()
             )));
         }
         let mut sd: BTreeMap<String, Tensor> = self.state_dict().into_iter().collect();
-        for (prefix, conv) in convs {
-            if let Some((weight, bias)) = conv.fused_weights()? {
-                let bn = format!("{prefix}bn.");
-                sd.retain(|k, _| !k.starts_with(&bn));
-                sd.insert(format!("{prefix}conv.weight"), weight);
-                sd.insert(format!("{prefix}conv.bias"), bias);
-            }
+        for (prefix, unit) in units {
+            unit.fold(&prefix, &mut sd)?;
         }
-        let fused = Model::new(self.arch.fused(), self.vs.device())?;
-        fused.load_tensors(&sd.into_iter().collect::<Vec<_>>())?;
+        let sd: Vec<(String, Tensor)> = sd.into_iter().collect();
+        let mut fused = Model::from_tensors(self.spec.fused()?, &sd, self.device())?;
+        fused.source = self.source;
         Ok(fused)
     }
 }

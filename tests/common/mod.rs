@@ -4,14 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sppnet::checkpoint::write_safetensors;
 use std::sync::Once;
 
 use sppnet::compare::{diff, Diff};
+use sppnet::io::write_safetensors;
+use sppnet::reference::{Reference, Replied, Suite};
 use tch::Tensor;
 
 /// Intra-op threads on both sides: bitwise parity of convolutions needs the same count
-/// (NOTES §8). Set explicitly in Rust and passed to every Python process.
+/// (docs/FACTS.md §8). Set explicitly in Rust and passed to every Python process.
 pub const THREADS: i32 = 2;
 
 /// The checkout's root.
@@ -34,22 +35,33 @@ pub fn python() -> PathBuf {
     p
 }
 
-/// Run `python/<script> --threads THREADS <args>`; panics with Python's stderr on failure.
-pub fn run_python(script: &str, args: &[&Path]) {
-    let out = Command::new(python())
-        .arg(root().join("python").join(script))
-        .arg("--threads")
-        .arg(THREADS.to_string())
+/// The Python reference (the venv's interpreter with `python/sppnet_ref`).
+pub fn reference() -> Reference {
+    Reference::new(python(), &root())
+}
+
+/// Run `suite` in the reference with [`THREADS`] threads on the CPU, in `dir`; panics with
+/// Python's last line on failure.
+pub fn run_suite(suite: &Suite, dir: &Path) -> Replied {
+    reference()
+        .run(suite, THREADS, "cpu", dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Run `python -m sppnet_ref.<module> <args>`; panics with Python's stderr on failure.
+pub fn run_python(module: &str, args: &[&std::ffi::OsStr]) -> String {
+    let out = reference()
+        .command(module)
         .args(args)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("failed to start the venv's python");
     assert!(
         out.status.success(),
-        "python/{script} failed ({}):\n{}",
+        "python -m sppnet_ref.{module} failed ({}):\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Set the Rust side's thread count (once per test binary).

@@ -1,0 +1,45 @@
+//! The safetensors metadata that makes a checkpoint self-describing.
+//!
+//! | key | value |
+//! |---|---|
+//! | `sppnet.arch` | the registry name of the class (`sppnet`, `conv`, `spp`, `sppf`, `sppelan`, …) |
+//! | `sppnet.class` | the upstream class (`SPP_NET`, `Conv`, `SPP`, …; informative) |
+//! | `sppnet.config` | the config as JSON; missing optional fields take upstream's defaults, unknown fields are refused |
+//! | `format` | `pt` (what `safetensors.torch` writes; ignored on reading) |
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::modules::Spec;
+
+/// Metadata key naming the class (registry name).
+pub const META_ARCH: &str = "sppnet.arch";
+/// Metadata key holding the class's config as JSON.
+pub const META_CONFIG: &str = "sppnet.config";
+/// Metadata key naming the upstream Python class.
+pub const META_CLASS: &str = "sppnet.class";
+
+/// The metadata that describes `spec`.
+pub fn to_metadata(spec: &Spec) -> HashMap<String, String> {
+    HashMap::from([
+        (META_ARCH.to_string(), spec.name().to_string()),
+        (META_CLASS.to_string(), spec.class().to_string()),
+        (META_CONFIG.to_string(), spec.config().to_string()),
+        ("format".to_string(), "pt".to_string()),
+    ])
+}
+
+/// The spec a file's metadata describes; `None` when it has no [`META_ARCH`].
+pub fn from_metadata(metadata: &HashMap<String, String>) -> Result<Option<Spec>> {
+    let Some(name) = metadata.get(META_ARCH) else {
+        return Ok(None);
+    };
+    let config: Value = match metadata.get(META_CONFIG) {
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| Error::Config(format!("bad `{META_CONFIG}` metadata: {e}")))?,
+        None => Value::Object(Default::default()),
+    };
+    Spec::new(name, &config).map(Some)
+}

@@ -1,0 +1,128 @@
+//! Modules: one struct per upstream class, each with upstream's field names (so weight paths
+//! are state_dict keys), a serde config with upstream's defaults that refuses unknown fields,
+//! and a validating constructor — and the one registry that lists them all.
+//!
+//! Every module implements [`Module`] (a fallible forward and what the module says about
+//! itself); every registered class also implements [`Block`] (its names, config, constructor,
+//! and how its config is read from a pickled module or a state_dict's shapes).
+//!
+//! # Adding a class
+//! Write one file (the struct, its config, `impl Module`, `impl Block`) and add one line to the
+//! `registry!` list below. Nothing else names classes: metadata, porting, `forward`, `fuse`,
+//! `infer` and the CLI all go through [`registry`].
+
+pub mod registry;
+pub mod source;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tch::Tensor;
+
+use crate::error::{Error, Result};
+use crate::nn::Scope;
+
+pub use registry::{by_class, by_name, ClassMatch, Entry, Spec};
+pub use source::{Assume, Notes, Pickled, Shapes};
+
+/// A module: a fallible forward, and what it declares about itself.
+pub trait Module: fmt::Debug {
+    /// Run the module; BatchNorm in eval mode (`train = false`) or training mode (batch
+    /// statistics, running statistics updated in place as PyTorch does).
+    ///
+    /// Inputs are not checked here beyond what libtorch checks: [`crate::Model`] checks once per
+    /// forward, against [`Module::in_channels`] and the weights' dtype and device.
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor>;
+
+    /// Run a module that takes several inputs (a concatenation, a fusion); the default takes
+    /// exactly one.
+    fn forward_many(&self, xs: &[&Tensor], train: bool) -> Result<Tensor> {
+        match xs {
+            [x] => self.forward_t(x, train),
+            _ => Err(Error::InvalidInput(format!(
+                "this module takes one input, got {}",
+                xs.len()
+            ))),
+        }
+    }
+
+    /// The channels of its NCHW input, where it has one fixed number.
+    fn in_channels(&self) -> Option<i64>;
+
+    /// The units `fuse` folds (BatchNorm into the preceding convolution), with the state_dict
+    /// prefix of each (`cv1.`); empty when there is nothing to fold.
+    fn fusable(&self) -> Vec<(String, &dyn Fuse)> {
+        Vec::new()
+    }
+
+    /// The fixed-length feature vector the module computes before its head, where it has one
+    /// (SppNet's pooled pyramid).
+    ///
+    /// # Shapes
+    /// `[N, C, H, W]` → `[N, F]`.
+    fn features_t(&self, _x: &Tensor, _train: bool) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+}
+
+/// A unit whose BatchNorm can be folded into its convolution.
+pub trait Fuse {
+    /// Replace this unit's entries of `sd` (keys under `prefix`) by the fused layout.
+    fn fold(&self, prefix: &str, sd: &mut BTreeMap<String, Tensor>) -> Result<()>;
+}
+
+/// A registered upstream class.
+pub trait Block: Module + Sized + 'static {
+    /// Its configuration: upstream's arguments and the attributes a state_dict does not hold.
+    type Config: Serialize + DeserializeOwned + Clone + fmt::Debug + PartialEq;
+    /// sppnet's name for it (metadata `sppnet.arch`).
+    const NAME: &'static str;
+    /// Upstream's qualified class names; the first is the canonical one.
+    const CLASSES: &'static [&'static str];
+
+    /// Build it in `s`, refusing inconsistent configurations.
+    fn new(s: &Scope, config: &Self::Config) -> Result<Self>;
+
+    /// Its configuration read from a pickled module of this class (attributes, children,
+    /// shapes); `notes` gets a line per default taken for a missing attribute.
+    fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<Self::Config>;
+
+    /// Its configuration from a plain state_dict's shapes, where that is possible: `None` when
+    /// the weights cannot size it, or when they cannot say something that `assume` does not
+    /// give either (`assume: None` means nothing may be assumed).
+    fn from_shapes(
+        _sd: &Shapes,
+        _assume: Option<&Assume>,
+        _notes: &mut Notes,
+    ) -> Result<Option<Self::Config>> {
+        Ok(None)
+    }
+
+    /// The configuration after [`Fuse::fold`] (the fused layout); unchanged by default.
+    fn fused(config: &Self::Config) -> Self::Config {
+        config.clone()
+    }
+}
+
+/// Declares each class's file and type, and lists them in [`REGISTRY`].
+macro_rules! registry {
+    ($($file:literal => $module:ident :: $ty:ident),* $(,)?) => {
+        $(
+            #[path = $file]
+            pub mod $module;
+            pub use $module::$ty;
+        )*
+        /// Every registered class, in a fixed order.
+        pub static REGISTRY: &[Entry] = &[$(Entry::of::<$ty>()),*];
+    };
+}
+
+registry! {
+    "yueruchen/spp_net.rs" => spp_net::SppNet,
+    "ultralytics/conv.rs" => conv::Conv,
+    "ultralytics/spp.rs" => spp::Spp,
+    "ultralytics/sppf.rs" => sppf::Sppf,
+    "ultralytics/sppelan.rs" => sppelan::SppElan,
+}

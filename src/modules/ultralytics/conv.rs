@@ -1,0 +1,422 @@
+//! ultralytics `Conv` (`ultralytics/nn/modules/conv.py`, 8.4.190): Conv2d(bias=False, autopad)
+//! → BatchNorm2d → activation, and its fused layout (conv with bias, no BatchNorm) that
+//! `model.fuse()` leaves.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tch::Tensor;
+
+use crate::error::{Error, Result};
+use crate::modules::{Assume, Block, Fuse, Module, Notes, Pickled, Shapes};
+use crate::nn::{Act, BatchNorm2d, Conv2d, Conv2dConfig, Scope};
+
+/// Per-`Conv` settings that a checkpoint must record because the state_dict cannot: the
+/// activation, BatchNorm eps and momentum, and whether BatchNorm has been folded in.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConvOpts {
+    /// The activation (`act=True` → SiLU, `act=False` → Identity).
+    pub act: Act,
+    /// BatchNorm eps: 1e-5 for bare modules, 1e-3 inside a `DetectionModel` (docs/FACTS.md §5).
+    pub bn_eps: f64,
+    /// BatchNorm momentum: 0.1 bare, 0.03 inside a `DetectionModel`.
+    pub bn_momentum: f64,
+    /// Fused layout: `conv.bias` present, no `bn.*` keys.
+    pub fused: bool,
+}
+
+impl Default for ConvOpts {
+    fn default() -> Self {
+        Self {
+            act: Act::SiLU,
+            bn_eps: 1e-5,
+            bn_momentum: 0.1,
+            fused: false,
+        }
+    }
+}
+
+impl ConvOpts {
+    /// The defaults with another activation.
+    pub fn with_act(act: Act) -> Self {
+        Self {
+            act,
+            ..Self::default()
+        }
+    }
+
+    /// The options of a pickled `Conv`: its `act` child's class (and LeakyReLU's slope), its
+    /// `bn` child's eps and momentum; fused when it has no `bn`.
+    pub fn from_pickle(conv: &Pickled<'_>) -> Result<Self> {
+        let act = match conv.try_child("act") {
+            Some(a) if a.class() == "LeakyReLU" => {
+                Act::LeakyReLU(a.float("negative_slope").unwrap_or(0.01))
+            }
+            Some(a) => a.class().parse()?,
+            None => Act::Identity,
+        };
+        let bn = conv.try_child("bn");
+        Ok(ConvOpts {
+            act,
+            bn_eps: bn.as_ref().and_then(|b| b.float("eps")).unwrap_or(1e-5),
+            bn_momentum: bn.as_ref().and_then(|b| b.float("momentum")).unwrap_or(0.1),
+            fused: bn.is_none(),
+        })
+    }
+
+    /// The options of the `Conv` under `prefix` in a plain state_dict: fused when it has
+    /// `conv.bias` and no `bn.weight`; activation and eps from `assume`, else `default_act`
+    /// and 1e-5 (the caller notes the defaults).
+    pub fn from_shapes(sd: &Shapes, prefix: &str, assume: &Assume, default_act: Act) -> Self {
+        ConvOpts {
+            act: assume.act.unwrap_or(default_act),
+            bn_eps: assume.bn_eps.unwrap_or(1e-5),
+            bn_momentum: 0.1,
+            fused: sd.has(&format!("{prefix}conv.bias")) && !sd.has(&format!("{prefix}bn.weight")),
+        }
+    }
+
+    /// These options in the fused layout.
+    pub fn fused(&self) -> Self {
+        Self {
+            fused: true,
+            ..*self
+        }
+    }
+}
+
+/// `Conv(c1, c2, 1, 1)` with `opts`: the 1×1 convs of the SPP blocks.
+pub fn conv1x1(s: &Scope, c1: i64, c2: i64, opts: ConvOpts) -> Result<Conv> {
+    Conv::build(
+        s,
+        c1,
+        c2,
+        &ConvConfig {
+            opts,
+            ..ConvConfig::default()
+        },
+    )
+}
+
+/// Refuse a block whose channel counts are not all ≥ 1.
+pub fn check_channels(block: &str, c1: i64, c2: i64, hidden: i64) -> Result<()> {
+    if c1 < 1 || c2 < 1 || hidden < 1 {
+        return Err(Error::Config(format!(
+            "{block}: c1 {c1}, c2 {c2} and hidden channels {hidden} must be ≥ 1"
+        )));
+    }
+    Ok(())
+}
+
+/// The notes a state_dict port takes for what `assume` leaves open.
+pub fn note_assumptions(assume: &Assume, notes: &mut Notes, default_acts: &str) {
+    if assume.bn_eps.is_none() {
+        notes.push("BatchNorm eps: 1e-5 assumed (a state_dict does not store it; ultralytics DetectionModels use 1e-3)".into());
+    }
+    if assume.act.is_none() {
+        notes.push(format!("activations: {default_acts} assumed"));
+    }
+}
+
+/// `Conv(c1, c2, k=1, s=1, p=None, g=1, d=1, act=True)`'s arguments after the channels.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)] // unknown keys are refused by the flattened ConvOpts
+pub struct ConvConfig {
+    /// Kernel size.
+    pub k: i64,
+    /// Stride.
+    pub s: i64,
+    /// Padding; `None` = ultralytics' `autopad` ("same" for odd kernels at stride 1).
+    pub p: Option<i64>,
+    /// Groups.
+    pub g: i64,
+    /// Dilation.
+    pub d: i64,
+    /// Activation, BatchNorm settings, fused or not.
+    #[serde(flatten)]
+    pub opts: ConvOpts,
+}
+
+impl Default for ConvConfig {
+    fn default() -> Self {
+        Self {
+            k: 1,
+            s: 1,
+            p: None,
+            g: 1,
+            d: 1,
+            opts: ConvOpts::default(),
+        }
+    }
+}
+
+/// ultralytics' `autopad(k, p, d)`: `p` when given, else half the effective kernel size.
+pub fn autopad(k: i64, p: Option<i64>, d: i64) -> i64 {
+    p.unwrap_or_else(|| if d > 1 { d * (k - 1) + 1 } else { k } / 2)
+}
+
+/// ultralytics `Conv`. Keys: `conv.weight`, and `bn.{weight,bias,running_mean,running_var,
+/// num_batches_tracked}`, or `conv.bias` instead of `bn.*` when fused.
+#[derive(Debug)]
+pub struct Conv {
+    /// The convolution (with a bias only when fused).
+    pub conv: Conv2d,
+    /// BatchNorm; `None` in the fused layout.
+    pub bn: Option<BatchNorm2d>,
+    /// The activation.
+    pub act: Act,
+    /// Input channels.
+    pub c1: i64,
+}
+
+impl Conv {
+    /// A randomly initialised `Conv(c1, c2, …)` in `s`.
+    pub fn build(s: &Scope, c1: i64, c2: i64, cfg: &ConvConfig) -> Result<Self> {
+        let fields = [
+            ("c1", c1),
+            ("c2", c2),
+            ("k", cfg.k),
+            ("s", cfg.s),
+            ("g", cfg.g),
+            ("d", cfg.d),
+        ];
+        if let Some((name, v)) = fields.iter().find(|(_, v)| *v < 1) {
+            return Err(Error::Config(format!("Conv {name} must be ≥ 1, got {v}")));
+        }
+        if c1 % cfg.g != 0 || c2 % cfg.g != 0 {
+            return Err(Error::Config(format!(
+                "Conv channels {c1}→{c2} are not divisible by groups {}",
+                cfg.g
+            )));
+        }
+        let padding = autopad(cfg.k, cfg.p, cfg.d);
+        if padding < 0 || cfg.opts.bn_eps.is_nan() || cfg.opts.bn_eps <= 0.0 {
+            return Err(Error::Config(format!(
+                "Conv padding {padding} / bn eps {} out of range",
+                cfg.opts.bn_eps
+            )));
+        }
+        let conv_cfg = Conv2dConfig {
+            stride: cfg.s,
+            padding,
+            dilation: cfg.d,
+            groups: cfg.g,
+            bias: cfg.opts.fused,
+        };
+        let conv = Conv2d::new(&s.sub("conv"), c1, c2, cfg.k, conv_cfg)?;
+        let bn = match cfg.opts.fused {
+            false => Some(BatchNorm2d::new(
+                &s.sub("bn"),
+                c2,
+                cfg.opts.bn_eps,
+                cfg.opts.bn_momentum,
+            )?),
+            true => None,
+        };
+        Ok(Self {
+            conv,
+            bn,
+            act: cfg.opts.act,
+            c1,
+        })
+    }
+
+
+    /// BatchNorm folded into the convolution, with the arithmetic of ultralytics'
+    /// `fuse_conv_and_bn` (torch's `fuse_conv_bn_weights`), op for op:
+    /// `w·(γ·rsqrt(var+eps))` and `(b − mean)·rsqrt(var+eps)·γ + β`.
+    /// Returns `None` when already fused.
+    ///
+    /// # Shapes
+    /// → (`[c2, c1/g, k, k]`, `[c2]`).
+    pub fn fused_weights(&self) -> Result<Option<(Tensor, Tensor)>> {
+        let Some(bn) = &self.bn else { return Ok(None) };
+        tch::no_grad(|| {
+            let rsqrt = bn.running_var.f_add_scalar(bn.eps)?.f_rsqrt()?;
+            let scale = bn.weight.f_mul(&rsqrt)?.f_reshape([-1, 1, 1, 1])?;
+            let weight = self.conv.weight.f_mul(&scale)?;
+            let bias = match &self.conv.bias {
+                Some(b) => b.shallow_clone(),
+                None => bn.running_mean.f_zeros_like()?,
+            };
+            let bias = bias
+                .f_sub(&bn.running_mean)?
+                .f_mul(&rsqrt)?
+                .f_mul(&bn.weight)?
+                .f_add(&bn.bias)?;
+            Ok(Some((weight, bias)))
+        })
+    }
+}
+
+impl Module for Conv {
+    /// `act(bn(conv(x)))`, or `act(conv(x))` when fused.
+    ///
+    /// # Shapes
+    /// `[N, c1, H, W]` → `[N, c2, H', W']`.
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let y = self.conv.forward(x)?;
+        let y = match &self.bn {
+            Some(bn) => bn.forward_t(&y, train)?,
+            None => y,
+        };
+        self.act.forward(&y)
+    }
+
+    fn in_channels(&self) -> Option<i64> {
+        Some(self.c1)
+    }
+
+    fn fusable(&self) -> Vec<(String, &dyn Fuse)> {
+        vec![(String::new(), self as &dyn Fuse)]
+    }
+}
+
+impl Fuse for Conv {
+    /// `{prefix}bn.*` removed, `{prefix}conv.weight` and `{prefix}conv.bias` replaced by
+    /// [`Conv::fused_weights`]; already-fused convs are left as they are.
+    fn fold(&self, prefix: &str, sd: &mut BTreeMap<String, Tensor>) -> Result<()> {
+        if let Some((weight, bias)) = self.fused_weights()? {
+            let bn = format!("{prefix}bn.");
+            sd.retain(|k, _| !k.starts_with(&bn));
+            sd.insert(format!("{prefix}conv.weight"), weight);
+            sd.insert(format!("{prefix}conv.bias"), bias);
+        }
+        Ok(())
+    }
+}
+
+/// A standalone `Conv(c1, c2, k=1, s=1, p=None, g=1, d=1, act=True)`'s config: the channels and
+/// [`ConvConfig`], one flat JSON object (unknown fields refused).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "FlatConvConfig")]
+pub struct ConvBlockConfig {
+    /// Input channels.
+    pub c1: i64,
+    /// Output channels.
+    pub c2: i64,
+    /// Everything else.
+    #[serde(flatten)]
+    pub conv: ConvConfig,
+}
+
+/// The flat form of [`ConvBlockConfig`], which serde can check for unknown fields (a
+/// `#[serde(flatten)]` struct cannot).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatConvConfig {
+    c1: i64,
+    c2: i64,
+    #[serde(default = "one")]
+    k: i64,
+    #[serde(default = "one")]
+    s: i64,
+    #[serde(default)]
+    p: Option<i64>,
+    #[serde(default = "one")]
+    g: i64,
+    #[serde(default = "one")]
+    d: i64,
+    #[serde(default)]
+    act: Act,
+    #[serde(default = "default_eps")]
+    bn_eps: f64,
+    #[serde(default = "default_momentum")]
+    bn_momentum: f64,
+    #[serde(default)]
+    fused: bool,
+}
+
+fn one() -> i64 {
+    1
+}
+fn default_eps() -> f64 {
+    ConvOpts::default().bn_eps
+}
+fn default_momentum() -> f64 {
+    ConvOpts::default().bn_momentum
+}
+
+impl TryFrom<FlatConvConfig> for ConvBlockConfig {
+    type Error = String;
+    fn try_from(f: FlatConvConfig) -> std::result::Result<Self, String> {
+        Ok(ConvBlockConfig {
+            c1: f.c1,
+            c2: f.c2,
+            conv: ConvConfig {
+                k: f.k,
+                s: f.s,
+                p: f.p,
+                g: f.g,
+                d: f.d,
+                opts: ConvOpts {
+                    act: f.act,
+                    bn_eps: f.bn_eps,
+                    bn_momentum: f.bn_momentum,
+                    fused: f.fused,
+                },
+            },
+        })
+    }
+}
+
+impl Block for Conv {
+    type Config = ConvBlockConfig;
+    const NAME: &'static str = "conv";
+    const CLASSES: &'static [&'static str] = &["ultralytics.nn.modules.conv.Conv"];
+
+    fn new(s: &Scope, c: &ConvBlockConfig) -> Result<Self> {
+        Conv::build(s, c.c1, c.c2, &c.conv)
+    }
+
+    fn from_pickle(m: &Pickled<'_>, _notes: &mut Notes) -> Result<ConvBlockConfig> {
+        let conv = m.child("conv")?;
+        let g = conv.int("groups").unwrap_or(1);
+        let sd = m.shapes();
+        Ok(ConvBlockConfig {
+            c1: sd.dim("conv.weight", 1)? * g,
+            c2: sd.dim("conv.weight", 0)?,
+            conv: ConvConfig {
+                k: conv
+                    .int("kernel_size")
+                    .map_or_else(|| sd.dim("conv.weight", 2), Ok)?,
+                s: conv.int("stride").unwrap_or(1),
+                p: conv.int("padding"),
+                g,
+                d: conv.int("dilation").unwrap_or(1),
+                opts: ConvOpts::from_pickle(m)?,
+            },
+        })
+    }
+
+    fn from_shapes(
+        sd: &Shapes,
+        assume: Option<&Assume>,
+        notes: &mut Notes,
+    ) -> Result<Option<ConvBlockConfig>> {
+        let Some(assume) = assume else {
+            return Ok(None);
+        };
+        if !sd.has("conv.weight") {
+            return Ok(None);
+        }
+        note_assumptions(assume, notes, "SiLU");
+        notes.push("Conv stride 1, groups 1, dilation 1, autopad assumed".into());
+        Ok(Some(ConvBlockConfig {
+            c1: sd.dim("conv.weight", 1)?,
+            c2: sd.dim("conv.weight", 0)?,
+            conv: ConvConfig {
+                k: sd.dim("conv.weight", 2)?,
+                opts: ConvOpts::from_shapes(sd, "", assume, Act::SiLU),
+                ..ConvConfig::default()
+            },
+        }))
+    }
+
+    fn fused(c: &ConvBlockConfig) -> ConvBlockConfig {
+        let mut f = *c;
+        f.conv.opts = c.conv.opts.fused();
+        f
+    }
+}

@@ -1,0 +1,8 @@
+//! Tensor operations with PyTorch's semantics, bit for bit: spatial pyramid pooling and the
+//! stride-1 max pools of the SPP blocks. Functions of tensors only; modules build on them.
+
+pub mod maxpool;
+pub mod pyramid;
+
+pub use maxpool::MaxPool2d;
+pub use pyramid::{spatial_pyramid_pool, Rule};

@@ -1,0 +1,205 @@
+//! `sppnet inspect`: what a checkpoint holds — tensors, metadata, and for `torch.save` files
+//! the pickled module tree with class names and scalar attributes — without reading storages.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value as Json};
+use torch_pickle::walk::{Module, MAX_DEPTH};
+use torch_pickle::{Archive, Pickle, TensorRef, Value};
+
+use super::torch::pickle_error;
+use crate::error::{Error, Result};
+use crate::io::read_safetensors;
+
+/// Globals whose call under `torch.load(weights_only=False)` could run code or touch the system.
+pub fn is_dangerous(module: &str, name: &str) -> bool {
+    let root = module.split('.').next().unwrap_or(module);
+    matches!(
+        root,
+        "os" | "posix"
+            | "nt"
+            | "subprocess"
+            | "sys"
+            | "shutil"
+            | "socket"
+            | "importlib"
+            | "runpy"
+            | "pty"
+            | "ctypes"
+            | "pickle"
+            | "marshal"
+            | "code"
+            | "codeop"
+            | "webbrowser"
+            | "multiprocessing"
+            | "asyncio"
+            | "commands"
+    ) || (matches!(root, "builtins" | "__builtin__")
+        && matches!(
+            name,
+            "eval"
+                | "exec"
+                | "compile"
+                | "__import__"
+                | "open"
+                | "getattr"
+                | "setattr"
+                | "breakpoint"
+                | "input"
+        ))
+}
+
+fn tensor_json(name: &str, t: &TensorRef) -> Json {
+    json!({"name": name, "dtype": t.storage.dtype.name(), "shape": t.shape})
+}
+
+fn module_json(p: &Pickle, name: &str, m: &Module<'_>, depth: usize) -> Json {
+    let mut attrs = Map::new();
+    for (k, v) in m.attrs() {
+        attrs.insert(k.to_string(), Json::String(p.describe(v)));
+    }
+    let mut tensors = Vec::new();
+    for field in ["_parameters", "_buffers"] {
+        if let Some(d) = m.attr(field).and_then(|v| p.dict(v)) {
+            for (k, v) in d {
+                if let (Value::Str(k), Some(t)) = (k, p.tensor(v)) {
+                    tensors.push(tensor_json(k, t));
+                }
+            }
+        }
+    }
+    let children: Vec<Json> = if depth < MAX_DEPTH {
+        m.children()
+            .iter()
+            .map(|(k, c)| module_json(p, k, c, depth + 1))
+            .collect()
+    } else {
+        vec![json!({"name": "…", "class": "(deeper than the limit)"})]
+    };
+    json!({"name": name, "class": format!("{}.{}", m.class.0, m.class.1), "attrs": attrs, "tensors": tensors, "children": children})
+}
+
+/// Describe a checkpoint as JSON (see the README for the fields).
+pub fn inspect(path: &Path) -> Result<Json> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.len() > 9 && bytes[8] == b'{' && !bytes.starts_with(b"PK") {
+        let f = read_safetensors(path)?;
+        let tensors: Vec<Json> = f
+            .tensors
+            .iter()
+            .map(|(n, t)| json!({"name": n, "dtype": format!("{:?}", t.kind()), "shape": t.size()}))
+            .collect();
+        return Ok(json!({"format": "safetensors", "metadata": f.metadata, "tensors": tensors}));
+    }
+    let archive = Archive::open(&bytes).map_err(|e| pickle_error(path, e))?;
+    let p = &archive.pickle;
+    let root = p
+        .root
+        .as_ref()
+        .ok_or_else(|| Error::Config("empty pickle".into()))?;
+    let mut globals: Vec<String> = p.globals.iter().map(|(m, n)| format!("{m}.{n}")).collect();
+    globals.sort();
+    globals.dedup();
+    let dangerous: Vec<String> = p
+        .globals
+        .iter()
+        .filter(|(m, n)| is_dangerous(m, n))
+        .map(|(m, n)| format!("{m}.{n}"))
+        .collect();
+    let mut out = json!({"format": "torch.save", "byteorder": format!("{:?}", archive.byteorder).to_lowercase(), "globals": globals, "dangerous_globals": dangerous});
+    let obj = out.as_object_mut().expect("object");
+    if let Some(m) = p.module(root) {
+        obj.insert("module".into(), module_json(p, "", &m, 0));
+    } else if let Some(sd) = p.state_dict(root) {
+        obj.insert(
+            "tensors".into(),
+            sd.iter().map(|(n, t)| tensor_json(n, t)).collect(),
+        );
+    } else if let Some(d) = p.dict(root) {
+        let mut entries = Map::new();
+        let mut modules = Map::new();
+        for (k, v) in d {
+            let key = match k {
+                Value::Str(s) => s.to_string(),
+                other => p.describe(other),
+            };
+            if let Some(m) = p.module(v) {
+                modules.insert(key.clone(), module_json(p, "", &m, 0));
+            } else if let Some(sd) = p.state_dict(v) {
+                modules.insert(key.clone(), json!({"tensors": sd.iter().map(|(n, t)| tensor_json(n, t)).collect::<Vec<_>>()}));
+            }
+            entries.insert(key, Json::String(p.describe(v)));
+        }
+        obj.insert("entries".into(), Json::Object(entries));
+        obj.insert("modules".into(), Json::Object(modules));
+    } else {
+        obj.insert("root".into(), Json::String(p.describe(root)));
+    }
+    Ok(out)
+}
+
+/// The JSON of [`inspect`] as indented text.
+pub fn render(j: &Json) -> String {
+    let mut out = String::new();
+    if let Some(f) = j["format"].as_str() {
+        out += &format!("format: {f}\n");
+    }
+    if let Some(m) = j["metadata"].as_object() {
+        for (k, v) in m {
+            out += &format!("metadata {k}: {}\n", v.as_str().unwrap_or(""));
+        }
+    }
+    if let Some(d) = j["dangerous_globals"].as_array().filter(|d| !d.is_empty()) {
+        let names: Vec<&str> = d.iter().filter_map(Json::as_str).collect();
+        out += &format!(
+            "WARNING: references {}: torch.load(weights_only=False) would call it; sppnet read it as inert data and ran nothing\n",
+            names.join(", ")
+        );
+    }
+    if let Some(e) = j["entries"].as_object() {
+        for (k, v) in e {
+            out += &format!("{k}: {}\n", v.as_str().unwrap_or(""));
+        }
+    }
+    fn tensors(out: &mut String, t: &Json, indent: &str) {
+        for t in t.as_array().into_iter().flatten() {
+            *out += &format!(
+                "{indent}{} {} {}\n",
+                t["name"].as_str().unwrap_or(""),
+                t["dtype"].as_str().unwrap_or(""),
+                t["shape"]
+            );
+        }
+    }
+    fn module(out: &mut String, m: &Json, indent: &str) {
+        let attrs: Vec<String> = m["attrs"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+            .collect();
+        *out += &format!(
+            "{indent}{} ({}) {}\n",
+            m["name"].as_str().unwrap_or(""),
+            m["class"].as_str().unwrap_or(""),
+            attrs.join(" ")
+        );
+        tensors(out, &m["tensors"], &format!("{indent}  · "));
+        for c in m["children"].as_array().into_iter().flatten() {
+            module(out, c, &format!("{indent}  "));
+        }
+    }
+    if j["module"].is_object() {
+        module(&mut out, &j["module"], "");
+    }
+    for (k, m) in j["modules"].as_object().into_iter().flatten() {
+        out += &format!("[{k}]\n");
+        if m["class"].is_string() {
+            module(&mut out, m, "  ");
+        } else {
+            tensors(&mut out, &m["tensors"], "  ");
+        }
+    }
+    tensors(&mut out, &j["tensors"], "");
+    out
+}

@@ -1,0 +1,262 @@
+//! Porting a checkpoint — safetensors, a `torch.save` state_dict, a training checkpoint or a
+//! whole pickled module — to a self-describing sppnet safetensors file, with no Python.
+//!
+//! The class and config come from, in order: the file's sppnet metadata; the pickled module's
+//! class (looked up in the registry) and attributes; or, for a plain state_dict, the class
+//! named by the caller or the one class whose shapes fit, with the caller's [`Assume`] for what
+//! weights cannot tell.
+
+pub mod inspect;
+pub mod torch;
+
+use std::path::Path;
+
+use tch::{Kind, Tensor};
+use torch_pickle::walk::{find_root, Root, Source};
+use torch_pickle::Archive;
+
+use self::torch::{pickle_error, to_tensor};
+use crate::error::{Error, Result};
+use crate::io::{self, read_safetensors, write_safetensors};
+use crate::model::{expected_shapes, meta, spec_from_shapes};
+use crate::modules::{by_class, Assume, ClassMatch, Entry, Notes, Pickled, Shapes, Spec, REGISTRY};
+
+/// What to port and how.
+#[derive(Debug, Clone, Default)]
+pub struct PortOptions {
+    /// Dotted path of the module inside the checkpoint (`model.9`); empty = the root.
+    pub module: Option<String>,
+    /// The class to port as; `None`: from the metadata, the pickled class, or the keys.
+    pub class: Option<&'static Entry>,
+    /// `model` or `ema` weights of a training checkpoint.
+    pub source: Source,
+    /// Keep the stored dtypes instead of converting floats to f32.
+    pub keep_dtype: bool,
+    /// What a plain state_dict cannot tell.
+    pub assume: Assume,
+}
+
+/// A ported module: its spec, its tensors (keys relative to the module), and the report.
+#[derive(Debug)]
+pub struct Ported {
+    /// The class and config, inferred or given.
+    pub spec: Spec,
+    /// The state_dict, keys relative to the module.
+    pub tensors: Vec<(String, Tensor)>,
+    /// What was read.
+    pub read: Vec<String>,
+    /// What was inferred.
+    pub inferred: Vec<String>,
+    /// What was assumed (defaults taken for information the file does not hold).
+    pub assumed: Vec<String>,
+}
+
+fn is_safetensors(bytes: &[u8]) -> bool {
+    bytes.len() > 9 && bytes[8] == b'{' && !bytes.starts_with(b"PK")
+}
+
+/// The entries under `module.` (keys made relative), or all of them for the root.
+fn select<T>(named: Vec<(String, T)>, module: &str) -> Result<Vec<(String, T)>> {
+    if module.is_empty() {
+        return Ok(named);
+    }
+    let prefix = format!("{module}.");
+    let picked: Vec<_> = named
+        .into_iter()
+        .filter_map(|(k, t)| Some((k.strip_prefix(&prefix)?.to_string(), t)))
+        .collect();
+    if picked.is_empty() {
+        return Err(Error::Config(format!("no tensor under `{prefix}`")));
+    }
+    Ok(picked)
+}
+
+/// Read `path` and extract the module `opts.module` with its spec, checked strictly against
+/// its tensors (every missing, unexpected or mis-shaped key in one error).
+pub fn port(path: &Path, opts: &PortOptions) -> Result<Ported> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let module = opts.module.clone().unwrap_or_default();
+    let mut ported = if is_safetensors(&bytes) {
+        from_safetensors(path, &module, opts)?
+    } else {
+        from_torch(path, &bytes, &module, opts)?
+    };
+    let lossy = |k: Kind| matches!(k, Kind::Half | Kind::BFloat16 | Kind::Double);
+    let converted: Vec<Kind> = ported
+        .tensors
+        .iter()
+        .map(|(_, t)| t.kind())
+        .filter(|&k| !opts.keep_dtype && lossy(k))
+        .collect();
+    if let Some(first) = converted.first() {
+        ported.read.push(format!(
+            "{} floating tensors converted to f32 (from {first:?})",
+            converted.len()
+        ));
+        for (_, t) in ported.tensors.iter_mut().filter(|(_, t)| lossy(t.kind())) {
+            *t = t.f_to_kind(Kind::Float)?;
+        }
+    }
+    ported.inferred.push(ported.spec.to_string());
+    let spec = &ported.spec;
+    io::check_state_dict(spec.class(), &expected_shapes(spec)?, &ported.tensors)?;
+    Ok(ported)
+}
+
+/// The spec of a plain state_dict: the class asked for, sized from the shapes with the
+/// assumptions, or the one class whose shapes fit.
+fn from_shapes(
+    tensors: &[(String, Tensor)],
+    opts: &PortOptions,
+    notes: &mut Notes,
+) -> Result<Spec> {
+    let Some(entry) = opts.class else {
+        return spec_from_shapes(tensors, Some(&opts.assume), notes);
+    };
+    let shapes = Shapes::new(tensors.iter().map(|(k, t)| (k.clone(), t.size())));
+    entry
+        .from_shapes(&shapes, Some(&opts.assume), notes)?
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "these tensors cannot be read as {} (its keys are missing)",
+                entry.class()
+            ))
+        })
+}
+
+fn from_safetensors(path: &Path, module: &str, opts: &PortOptions) -> Result<Ported> {
+    let file = read_safetensors(path)?;
+    let mut read = vec![format!("safetensors with {} tensors", file.tensors.len())];
+    let (mut inferred, mut assumed) = (Vec::new(), Vec::new());
+    let tensors = select(file.tensors, module)?;
+    let described = match opts.class.is_none() && module.is_empty() {
+        true => meta::from_metadata(&file.metadata)?,
+        false => None,
+    };
+    let spec = match described {
+        Some(spec) => {
+            read.push(format!(
+                "config from `{}` metadata ({})",
+                meta::META_ARCH,
+                spec.name()
+            ));
+            spec
+        }
+        None => {
+            inferred.push("class from the tensor names and shapes".into());
+            from_shapes(&tensors, opts, &mut assumed)?
+        }
+    };
+    Ok(Ported {
+        spec,
+        tensors,
+        read,
+        inferred,
+        assumed,
+    })
+}
+
+/// The spec of a pickled module, from its class and attributes.
+fn from_pickled(m: &Pickled<'_>, inferred: &mut Vec<String>, notes: &mut Notes) -> Result<Spec> {
+    let (module, class) = m.module().class;
+    let Some((entry, how)) = by_class(module, class) else {
+        let known: Vec<&str> = REGISTRY.iter().map(|e| e.class()).collect();
+        let holds = m
+            .module()
+            .find(&known)
+            .into_iter()
+            .map(|(p, c)| (p, c.to_string()))
+            .collect();
+        return Err(Error::NoPort {
+            class: class.to_string(),
+            known: known.join(", "),
+            holds,
+        });
+    };
+    inferred.push(format!(
+        "class from the pickled `{class}` and its attributes{}",
+        match how {
+            ClassMatch::Exact => String::new(),
+            ClassMatch::ByName => format!(
+                " (`{module}.{class}` matched by name to {})",
+                entry.classes[0]
+            ),
+        }
+    ));
+    entry.from_pickle(m, notes)
+}
+
+fn from_torch(path: &Path, bytes: &[u8], module: &str, opts: &PortOptions) -> Result<Ported> {
+    let archive = Archive::open(bytes).map_err(|e| pickle_error(path, e))?;
+    let (root, key) = find_root(&archive.pickle, opts.source).map_err(|e| pickle_error(path, e))?;
+    let at = if key.is_empty() {
+        "the root".to_string()
+    } else {
+        format!("`{key}`")
+    };
+    let mut read = vec![format!(
+        "torch.save archive ({:?}-endian)",
+        archive.byteorder
+    )];
+    let (mut inferred, mut assumed) = (Vec::new(), Vec::new());
+    let (records, view) = match root {
+        Root::Module(m) => {
+            let m = m.descend(module).map_err(|e| pickle_error(path, e))?;
+            let below = if module.is_empty() {
+                String::new()
+            } else {
+                format!(" → {module}")
+            };
+            read.push(format!(
+                "pickled module {}.{} at {at}{below}",
+                m.class.0, m.class.1
+            ));
+            (m.state_dict().map_err(|e| pickle_error(path, e))?, Some(m))
+        }
+        Root::StateDict(sd) => {
+            read.push(format!("state_dict of {} tensors at {at}", sd.len()));
+            (select(sd, module)?, None)
+        }
+    };
+    if records.is_empty() {
+        return Err(Error::Config(format!("no tensor under `{module}.`")));
+    }
+    // Read (and so check) every storage before asking anything about the class.
+    let tensors = records
+        .iter()
+        .map(|(k, t)| Ok((k.clone(), to_tensor(&archive, k, t)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let spec = match view {
+        Some(m) if opts.class.is_none() => {
+            let shapes = Shapes::new(tensors.iter().map(|(k, t)| (k.clone(), t.size())));
+            let pickled = Pickled::new(&archive.pickle, m, shapes);
+            from_pickled(&pickled, &mut inferred, &mut assumed)?
+        }
+        _ => {
+            inferred.push("class from the tensor names and shapes".into());
+            from_shapes(&tensors, opts, &mut assumed)?
+        }
+    };
+    let dtypes: std::collections::BTreeSet<&str> = records
+        .iter()
+        .map(|(_, t)| t.storage.dtype.name())
+        .collect();
+    read.push(format!(
+        "{} tensors ({})",
+        tensors.len(),
+        dtypes.into_iter().collect::<Vec<_>>().join(", ")
+    ));
+    Ok(Ported {
+        spec,
+        tensors,
+        read,
+        inferred,
+        assumed,
+    })
+}
+
+/// Write a ported module as a self-describing safetensors file, atomically.
+pub fn save(ported: &Ported, dst: &Path, overwrite: bool) -> Result<()> {
+    let metadata = meta::to_metadata(&ported.spec);
+    write_safetensors(dst, &ported.tensors, &metadata, overwrite)
+}

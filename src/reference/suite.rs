@@ -1,0 +1,133 @@
+//! What a job asks the reference to compute: one [`Suite`] (see `python/sppnet_ref/protocol.py`
+//! for the Python side).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::modules::spp_net::SppNetConfig;
+
+/// A suite of reference computations.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Suite {
+    /// The pyramid over every rule, map sizes 1–40 and 76 non-square pairs, levels `[4,2,1]` and
+    /// `[6,3,2,1]`, batch 1 and 3, C 1 and 7, with ±inf, NaN, ±0 ties and NaN payloads; one case
+    /// per (input, levels, rule), refusals recorded.
+    PoolSweep,
+    /// Seeded SPP_NET mirrors (weights written per model) and their outputs on seeded inputs.
+    Sppnet {
+        /// The models.
+        models: Vec<SppNetModel>,
+        /// The inputs, each for one model.
+        inputs: Vec<SppNetInput>,
+    },
+    /// A sppnet checkpoint loaded into the mirror (strict), run on every tensor of a file.
+    RunWeights {
+        /// The checkpoint.
+        weights: PathBuf,
+        /// A safetensors file of inputs.
+        inputs: PathBuf,
+    },
+    /// ultralytics' own blocks, built, randomised, exported and run.
+    Blocks {
+        /// The blocks.
+        cases: Vec<BlockCase>,
+    },
+    /// Blocks of ultralytics `DetectionModel`s built from yamls, unfused and fused.
+    Models {
+        /// The yamls (`yolov8n.yaml`, …).
+        yamls: Vec<String>,
+    },
+    /// torch.save files for the porting tests, with what `torch.load` gives.
+    TorchFiles,
+}
+
+impl Suite {
+    /// The suite's kind, as in the job file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Suite::PoolSweep => "pool_sweep",
+            Suite::Sppnet { .. } => "sppnet",
+            Suite::RunWeights { .. } => "run_weights",
+            Suite::Blocks { .. } => "blocks",
+            Suite::Models { .. } => "models",
+            Suite::TorchFiles => "torch_files",
+        }
+    }
+}
+
+/// A seeded SPP_NET of the `sppnet` suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct SppNetModel {
+    /// Its name (its weights file is `<name>.safetensors`).
+    pub name: String,
+    /// Its config.
+    pub config: SppNetConfig,
+    /// Seed of the weights.
+    pub seed: i64,
+    /// Whether its file carries the sppnet metadata (without: sizes inferred from shapes).
+    pub metadata: bool,
+}
+
+/// A seeded input of the `sppnet` suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct SppNetInput {
+    /// Its name.
+    pub name: String,
+    /// The model it runs through.
+    pub model: String,
+    /// NCHW shape.
+    pub shape: Vec<i64>,
+    /// Seed.
+    pub seed: i64,
+    /// Also run in training mode.
+    pub train: bool,
+}
+
+/// One block of the `blocks` suite.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlockCase {
+    /// Its name.
+    pub name: String,
+    /// ultralytics class: `Conv`, `SPP`, `SPPF`, `SPPELAN`.
+    pub class: String,
+    /// Constructor arguments (`c1`, `c2`, `k`, …).
+    pub args: Value,
+    /// Conv activation (sppnet name), where not the default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<String>,
+    /// SPPF's `cv1` activation, where set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cv1_act: Option<String>,
+    /// BatchNorm eps [1e-5].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bn_eps: Option<f64>,
+    /// BatchNorm momentum [0.1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bn_momentum: Option<f64>,
+    /// Added to every BatchNorm bias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bn_shift: Option<f64>,
+    /// f16 weights.
+    pub half: bool,
+    /// Also fuse (ultralytics' `fuse_conv_and_bn`) and run fused.
+    pub fuse: bool,
+    /// Also run in training mode.
+    pub train: bool,
+    /// Seed of weights and inputs.
+    pub seed: i64,
+    /// The inputs.
+    pub inputs: Vec<InputSpec>,
+}
+
+/// A seeded normal input.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct InputSpec {
+    /// NCHW shape.
+    pub shape: Vec<i64>,
+    /// Multiplies the standard normal values.
+    pub scale: f64,
+}

@@ -1,0 +1,15 @@
+//! The `sppnet` binary and the examples as a user runs them: outputs, exit codes, one-line
+//! errors, files written or not; plus the README's promises.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bench;
+mod blocks;
+mod examples;
+mod forward;
+mod infer;
+mod parity;
+mod pool;
+mod port;
+mod readme;
