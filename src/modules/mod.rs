@@ -125,4 +125,5 @@ registry! {
     "ultralytics/spp.rs" => spp::Spp,
     "ultralytics/sppf.rs" => sppf::Sppf,
     "ultralytics/sppelan.rs" => sppelan::SppElan,
+    "torch/identity.rs" => identity::Identity,
 }
