@@ -1,6 +1,6 @@
 """Regenerate weights/: the tiny reference SppNet checkpoint and its golden dumps (`make weights`).
 
-    python -m sppnet_ref.make_weights [--out weights] [--threads 1]
+    python -m sppnet_ref.make_weights [--out weights] [--threads 2]
 
 weights/sppnet_tiny.safetensors         SPP_NET(input_nc=3, ndf=8, hidden=64, classes=10), seed 0,
                                         perturbed BatchNorm state; config in the metadata.
@@ -22,10 +22,20 @@ CONFIG = {"input_nc": 3, "ndf": 8, "levels": [4, 2, 1], "hidden": 64, "classes":
 SIZES = [("32x32", 1, 32, 32), ("45x45", 1, 45, 45), ("64x64", 2, 64, 64), ("100x77", 2, 100, 77)]
 
 
+def cpu_model():
+    """The CPU's `model name` (libtorch picks convolution kernels by instruction set: bits are
+    only comparable on the same CPU, docs/FACTS.md §8)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "weights"))
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2, help="intra-op threads (the tests use 2)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
@@ -46,7 +56,8 @@ def main():
             golden[f"{name}/input"] = x
             golden[f"{name}/output"] = model(x)
             golden[f"{name}/features"] = model.features(x)
-    gmeta = {"torch": torch.__version__, "threads": str(args.threads), "weights": "sppnet_tiny.safetensors"}
+    gmeta = {"torch": torch.__version__, "threads": str(args.threads), "cpu": cpu_model(),
+             "weights": "sppnet_tiny.safetensors"}
     save_file(golden, os.path.join(args.out, "sppnet_tiny_golden.safetensors"), metadata=gmeta)
     print(f"wrote {args.out}/sppnet_tiny.safetensors and sppnet_tiny_golden.safetensors (torch {torch.__version__})")
 

@@ -57,13 +57,19 @@ pub fn run(args: DemoArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     };
     let mut out = String::new();
     out += &format!("sppnet demo: {} ({})\n", weights.display(), model.spec());
+    let meta = |k: &str| golden.metadata.get(k).map_or("?", String::as_str);
+    let cpu = sppnet::runtime::cpu_model();
+    let bits = if meta("cpu") == cpu {
+        "the same CPU: bitwise expected"
+    } else {
+        "another CPU: convolution bits may differ in the last place (docs/FACTS.md §8)"
+    };
     out += &format!(
-        "device {device:?}, {threads} thread(s); reference: {} (torch {}, {} thread(s))
-
-",
+        "device {device:?}, {threads} thread(s), {cpu}; reference: {} (torch {}, {} thread(s), {}: {bits})\n\n",
         golden_path.display(),
-        golden.metadata.get("torch").map_or("?", String::as_str),
-        golden.metadata.get("threads").map_or("?", String::as_str),
+        meta("torch"),
+        meta("threads"),
+        meta("cpu"),
     );
     out +=
         &format!("| input | output | bitwise | max abs err | max ULP | within {tolerance:e} |\n");

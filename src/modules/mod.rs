@@ -119,6 +119,10 @@ macro_rules! registry {
     };
 }
 
+/// What the ultralytics classes' `Conv`s are built from, and helpers they share.
+#[path = "ultralytics/conv_opts.rs"]
+pub mod conv_opts;
+
 registry! {
     "yueruchen/spp_net.rs" => spp_net::SppNet,
     "ultralytics/conv.rs" => conv::Conv,

@@ -13,3 +13,4 @@ mod parity;
 mod pool;
 mod port;
 mod readme;
+mod repo;

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
-use super::conv::{check_channels, conv1x1, note_assumptions};
+use super::conv_opts::{check_channels, conv1x1, note_assumptions};
 use crate::error::{Error, Result};
-use super::conv::ConvOpts;
+use super::conv_opts::ConvOpts;
 use crate::modules::{Assume, Block, Conv, Fuse, Module, Notes, Pickled, Shapes};
 use crate::nn::{Act, Scope};
 use crate::ops::maxpool::{cascade_steps, pyramid, MaxPool2d};

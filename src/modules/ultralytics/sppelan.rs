@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
-use super::conv::{check_channels, conv1x1, note_assumptions};
+use super::conv_opts::{check_channels, conv1x1, note_assumptions};
 use super::spp::pool_kernel;
 use crate::error::Result;
-use super::conv::ConvOpts;
+use super::conv_opts::ConvOpts;
 use crate::modules::{Assume, Block, Conv, Fuse, Module, Notes, Pickled, Shapes};
 use crate::nn::{Act, Scope};
 use crate::ops::MaxPool2d;

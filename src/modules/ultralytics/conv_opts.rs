@@ -1,0 +1,152 @@
+//! What an ultralytics `Conv` is built from beyond its channels — `ConvConfig` (kernel,
+//! stride, padding, groups, dilation) and `ConvOpts` (what a state_dict cannot say: activation,
+//! BatchNorm eps and momentum, fused or not) — and the helpers the SPP-family blocks share.
+
+use crate::error::{Error, Result};
+use crate::modules::{Assume, Conv, Notes, Pickled, Shapes};
+use crate::nn::{Act, Scope};
+
+/// Per-`Conv` settings that a checkpoint must record because the state_dict cannot: the
+/// activation, BatchNorm eps and momentum, and whether BatchNorm has been folded in.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConvOpts {
+    /// The activation (`act=True` → SiLU, `act=False` → Identity).
+    pub act: Act,
+    /// BatchNorm eps: 1e-5 for bare modules, 1e-3 inside a `DetectionModel` (docs/FACTS.md §5).
+    pub bn_eps: f64,
+    /// BatchNorm momentum: 0.1 bare, 0.03 inside a `DetectionModel`.
+    pub bn_momentum: f64,
+    /// Fused layout: `conv.bias` present, no `bn.*` keys.
+    pub fused: bool,
+}
+
+impl Default for ConvOpts {
+    fn default() -> Self {
+        Self {
+            act: Act::SiLU,
+            bn_eps: 1e-5,
+            bn_momentum: 0.1,
+            fused: false,
+        }
+    }
+}
+
+impl ConvOpts {
+    /// The defaults with another activation.
+    pub fn with_act(act: Act) -> Self {
+        Self {
+            act,
+            ..Self::default()
+        }
+    }
+
+    /// The options of a pickled `Conv`: its `act` child's class (and LeakyReLU's slope), its
+    /// `bn` child's eps and momentum; fused when it has no `bn`.
+    pub fn from_pickle(conv: &Pickled<'_>) -> Result<Self> {
+        let act = match conv.try_child("act") {
+            Some(a) if a.class() == "LeakyReLU" => {
+                Act::LeakyReLU(a.float("negative_slope").unwrap_or(0.01))
+            }
+            Some(a) => a.class().parse()?,
+            None => Act::Identity,
+        };
+        let bn = conv.try_child("bn");
+        Ok(ConvOpts {
+            act,
+            bn_eps: bn.as_ref().and_then(|b| b.float("eps")).unwrap_or(1e-5),
+            bn_momentum: bn.as_ref().and_then(|b| b.float("momentum")).unwrap_or(0.1),
+            fused: bn.is_none(),
+        })
+    }
+
+    /// The options of the `Conv` under `prefix` in a plain state_dict: fused when it has
+    /// `conv.bias` and no `bn.weight`; activation and eps from `assume`, else `default_act`
+    /// and 1e-5 (the caller notes the defaults).
+    pub fn from_shapes(sd: &Shapes, prefix: &str, assume: &Assume, default_act: Act) -> Self {
+        ConvOpts {
+            act: assume.act.unwrap_or(default_act),
+            bn_eps: assume.bn_eps.unwrap_or(1e-5),
+            bn_momentum: 0.1,
+            fused: sd.has(&format!("{prefix}conv.bias")) && !sd.has(&format!("{prefix}bn.weight")),
+        }
+    }
+
+    /// These options in the fused layout.
+    pub fn fused(&self) -> Self {
+        Self {
+            fused: true,
+            ..*self
+        }
+    }
+}
+
+/// `Conv(c1, c2, 1, 1)` with `opts`: the 1×1 convs of the SPP blocks.
+pub fn conv1x1(s: &Scope, c1: i64, c2: i64, opts: ConvOpts) -> Result<Conv> {
+    Conv::build(
+        s,
+        c1,
+        c2,
+        &ConvConfig {
+            opts,
+            ..ConvConfig::default()
+        },
+    )
+}
+
+/// Refuse a block whose channel counts are not all ≥ 1.
+pub fn check_channels(block: &str, c1: i64, c2: i64, hidden: i64) -> Result<()> {
+    if c1 < 1 || c2 < 1 || hidden < 1 {
+        return Err(Error::Config(format!(
+            "{block}: c1 {c1}, c2 {c2} and hidden channels {hidden} must be ≥ 1"
+        )));
+    }
+    Ok(())
+}
+
+/// The notes a state_dict port takes for what `assume` leaves open.
+pub fn note_assumptions(assume: &Assume, notes: &mut Notes, default_acts: &str) {
+    if assume.bn_eps.is_none() {
+        notes.push("BatchNorm eps: 1e-5 assumed (a state_dict does not store it; ultralytics DetectionModels use 1e-3)".into());
+    }
+    if assume.act.is_none() {
+        notes.push(format!("activations: {default_acts} assumed"));
+    }
+}
+
+/// `Conv(c1, c2, k=1, s=1, p=None, g=1, d=1, act=True)`'s arguments after the channels.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)] // unknown keys are refused by the flattened ConvOpts
+pub struct ConvConfig {
+    /// Kernel size.
+    pub k: i64,
+    /// Stride.
+    pub s: i64,
+    /// Padding; `None` = ultralytics' `autopad` ("same" for odd kernels at stride 1).
+    pub p: Option<i64>,
+    /// Groups.
+    pub g: i64,
+    /// Dilation.
+    pub d: i64,
+    /// Activation, BatchNorm settings, fused or not.
+    #[serde(flatten)]
+    pub opts: ConvOpts,
+}
+
+impl Default for ConvConfig {
+    fn default() -> Self {
+        Self {
+            k: 1,
+            s: 1,
+            p: None,
+            g: 1,
+            d: 1,
+            opts: ConvOpts::default(),
+        }
+    }
+}
+
+/// ultralytics' `autopad(k, p, d)`: `p` when given, else half the effective kernel size.
+pub fn autopad(k: i64, p: Option<i64>, d: i64) -> i64 {
+    p.unwrap_or_else(|| if d > 1 { d * (k - 1) + 1 } else { k } / 2)
+}
