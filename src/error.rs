@@ -102,6 +102,19 @@ pub enum Error {
     #[error("the Python reference: {0}")]
     Reference(String),
 
+    /// A checkpoint names globals that `torch.load(weights_only=False)` would import or call.
+    #[error("the checkpoint references globals outside PyTorch's weights_only allow-list, which torch.load would import or call: {}", .0.join(", "))]
+    UnsafeGlobals(Vec<String>),
+
+    /// The output path holds something that is never replaced.
+    #[error("{} is {what}, not a regular file: refusing to replace it", .path.display())]
+    NotReplaceable {
+        /// The output path.
+        path: PathBuf,
+        /// What is there.
+        what: &'static str,
+    },
+
     /// An output file exists and overwriting was not asked for.
     #[error("{} already exists", .0.display())]
     OutputExists(PathBuf),

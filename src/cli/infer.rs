@@ -256,7 +256,7 @@ fn report(
     }
     if let Some(out) = &args.output {
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        let meta = std::collections::HashMap::from([(
+        let meta = std::collections::BTreeMap::from([(
             "sppnet.inputs".to_string(),
             serde_json::to_string(&names)?,
         )]);

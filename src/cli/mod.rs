@@ -25,6 +25,9 @@ pub fn hint(e: &Error) -> Option<&'static str> {
         Error::Ambiguous(_) => "name the class with --arch",
         Error::NoSuchSetting { .. } => "--levels and --rule apply to SppNet checkpoints",
         Error::OutputExists(_) => "pass --force to overwrite",
+        Error::UnsafeGlobals(_) => {
+            "nothing was run; to port it anyway, name each global you accept with --accept-global"
+        }
         _ => return None,
     })
 }

@@ -56,6 +56,10 @@ pub struct PortArgs {
     /// Activation of every Conv for plain state_dicts (SiLU, Identity, ReLU, LeakyReLU(0.1), …).
     #[arg(long)]
     act: Option<Act>,
+    /// Port although the checkpoint names this global outside PyTorch's weights_only
+    /// allow-list (`module.name`, as `inspect` lists it; repeatable). Nothing is ever run.
+    #[arg(long, value_name = "MODULE.NAME")]
+    accept_global: Vec<String>,
     /// Overwrite OUTPUT if it exists.
     #[arg(long)]
     force: bool,
@@ -85,6 +89,7 @@ pub fn run(args: PortArgs) -> anyhow::Result<ExitCode> {
             bn_eps: args.bn_eps,
             act: args.act,
         },
+        accept_globals: args.accept_global.clone(),
     };
     let ported = port(&args.src, &opts)?;
     save(&ported, &args.output, args.force)?;

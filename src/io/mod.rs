@@ -1,10 +1,15 @@
-//! Files: safetensors reading and writing (atomic), and strict state_dict loading.
+//! Files: opening inputs safely, safetensors reading and writing (atomic, reproducible), and
+//! strict state_dict loading.
 
 mod atomic;
+mod files;
 mod safetensors;
 
-pub use self::atomic::{refuse_existing, write_atomic};
-pub use self::safetensors::{read_safetensors, write_safetensors, TensorFile};
+pub use self::atomic::{refuse_existing, remove_stale_temporaries, write_atomic, TEMP_PREFIX};
+pub use self::files::{open_regular, read_at, read_regular};
+pub use self::safetensors::{
+    read_header, read_safetensors, serialize, write_safetensors, Header, TensorFile, TensorInfo,
+};
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -7,7 +7,7 @@
 //! | `sppnet.config` | the config as JSON; missing optional fields take upstream's defaults, unknown fields are refused |
 //! | `format` | `pt` (what `safetensors.torch` writes; ignored on reading) |
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -22,8 +22,8 @@ pub const META_CONFIG: &str = "sppnet.config";
 pub const META_CLASS: &str = "sppnet.class";
 
 /// The metadata that describes `spec`.
-pub fn to_metadata(spec: &Spec) -> HashMap<String, String> {
-    HashMap::from([
+pub fn to_metadata(spec: &Spec) -> BTreeMap<String, String> {
+    BTreeMap::from([
         (META_ARCH.to_string(), spec.name().to_string()),
         (META_CLASS.to_string(), spec.class().to_string()),
         (META_CONFIG.to_string(), spec.config().to_string()),
@@ -32,7 +32,7 @@ pub fn to_metadata(spec: &Spec) -> HashMap<String, String> {
 }
 
 /// The spec a file's metadata describes; `None` when it has no [`META_ARCH`].
-pub fn from_metadata(metadata: &HashMap<String, String>) -> Result<Option<Spec>> {
+pub fn from_metadata(metadata: &BTreeMap<String, String>) -> Result<Option<Spec>> {
     let Some(name) = metadata.get(META_ARCH) else {
         return Ok(None);
     };

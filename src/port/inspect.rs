@@ -4,56 +4,51 @@
 use std::path::Path;
 
 use serde_json::{json, Map, Value as Json};
-use torch_pickle::walk::{Module, MAX_DEPTH};
-use torch_pickle::{Archive, Pickle, TensorRef, Value};
+use torch_pickle::safety::Flagged;
+use torch_pickle::walk::{visit, Module, MAX_DEPTH};
+use torch_pickle::zip::FileAt;
+use torch_pickle::{Archive, Pickle, TensorRef, Use, Value};
 
 use super::torch::pickle_error;
 use crate::error::{Error, Result};
-use crate::io::read_safetensors;
+use crate::io::{open_regular, read_at, read_header};
+use crate::modules::REGISTRY;
 
-/// Globals whose call under `torch.load(weights_only=False)` could run code or touch the system.
-pub fn is_dangerous(module: &str, name: &str) -> bool {
-    let root = module.split('.').next().unwrap_or(module);
-    matches!(
-        root,
-        "os" | "posix"
-            | "nt"
-            | "subprocess"
-            | "sys"
-            | "shutil"
-            | "socket"
-            | "importlib"
-            | "runpy"
-            | "pty"
-            | "ctypes"
-            | "pickle"
-            | "marshal"
-            | "code"
-            | "codeop"
-            | "webbrowser"
-            | "multiprocessing"
-            | "asyncio"
-            | "commands"
-    ) || (matches!(root, "builtins" | "__builtin__")
-        && matches!(
-            name,
-            "eval"
-                | "exec"
-                | "compile"
-                | "__import__"
-                | "open"
-                | "getattr"
-                | "setattr"
-                | "breakpoint"
-                | "input"
-        ))
+/// The globals of `p` that `torch.load(weights_only=False)` would import or call beyond
+/// PyTorch's allow-list and plain module classes ([`torch_pickle::safety`]); the registry's
+/// classes count as known module classes.
+pub fn flagged_globals(p: &Pickle) -> Vec<Flagged> {
+    let known: Vec<&str> = REGISTRY
+        .iter()
+        .flat_map(|e| e.classes.iter().copied())
+        .collect();
+    torch_pickle::safety::flagged_globals(p, &known)
+}
+
+/// One line per flagged global: `name (called)`, `name (named)`, …
+pub fn describe_flagged(flagged: &[Flagged]) -> Vec<String> {
+    flagged
+        .iter()
+        .map(|f| {
+            let uses: Vec<&str> = f
+                .uses
+                .iter()
+                .map(|u| match u {
+                    Use::Named => "imported",
+                    Use::Called => "called",
+                    Use::Instantiated => "instantiated",
+                })
+                .collect();
+            format!("{} ({})", f.name, uses.join(", "))
+        })
+        .collect()
 }
 
 fn tensor_json(name: &str, t: &TensorRef) -> Json {
     json!({"name": name, "dtype": t.storage.dtype.name(), "shape": t.shape})
 }
 
-fn module_json(p: &Pickle, name: &str, m: &Module<'_>, depth: usize) -> Json {
+fn module_json(p: &Pickle, name: &str, m: &Module<'_>, depth: usize, visits: &mut usize) -> Json {
     let mut attrs = Map::new();
     for (k, v) in m.attrs() {
         attrs.insert(k.to_string(), Json::String(p.describe(v)));
@@ -68,30 +63,36 @@ fn module_json(p: &Pickle, name: &str, m: &Module<'_>, depth: usize) -> Json {
             }
         }
     }
-    let children: Vec<Json> = if depth < MAX_DEPTH {
-        m.children()
-            .iter()
-            .map(|(k, c)| module_json(p, k, c, depth + 1))
-            .collect()
-    } else {
-        vec![json!({"name": "…", "class": "(deeper than the limit)"})]
-    };
+    let mut children = Vec::new();
+    for (k, c) in m.children() {
+        if depth >= MAX_DEPTH {
+            children.push(json!({"name": "…", "class": "(deeper than the limit)"}));
+            break;
+        }
+        if let Err(e) = visit(visits) {
+            children.push(json!({"name": "…", "class": format!("({e})")}));
+            break;
+        }
+        children.push(module_json(p, k, &c, depth + 1, visits));
+    }
     json!({"name": name, "class": format!("{}.{}", m.class.0, m.class.1), "attrs": attrs, "tensors": tensors, "children": children})
 }
 
-/// Describe a checkpoint as JSON (see the README for the fields).
+/// Describe a checkpoint as JSON (see the README for the fields). Reads headers and the
+/// pickle only, never a tensor's data.
 pub fn inspect(path: &Path) -> Result<Json> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if bytes.len() > 9 && bytes[8] == b'{' && !bytes.starts_with(b"PK") {
-        let f = read_safetensors(path)?;
-        let tensors: Vec<Json> = f
+    let (file, len) = open_regular(path)?;
+    let head = read_at(&file, path, 0, len.min(16))?;
+    if super::is_safetensors(&head) {
+        let h = read_header(path)?;
+        let tensors: Vec<Json> = h
             .tensors
             .iter()
-            .map(|(n, t)| json!({"name": n, "dtype": format!("{:?}", t.kind()), "shape": t.size()}))
+            .map(|t| json!({"name": t.name, "dtype": t.dtype, "shape": t.shape}))
             .collect();
-        return Ok(json!({"format": "safetensors", "metadata": f.metadata, "tensors": tensors}));
+        return Ok(json!({"format": "safetensors", "metadata": h.metadata, "tensors": tensors}));
     }
-    let archive = Archive::open(&bytes).map_err(|e| pickle_error(path, e))?;
+    let archive = Archive::open(FileAt::new(file, len)).map_err(|e| pickle_error(path, e))?;
     let p = &archive.pickle;
     let root = p
         .root
@@ -100,16 +101,11 @@ pub fn inspect(path: &Path) -> Result<Json> {
     let mut globals: Vec<String> = p.globals.iter().map(|(m, n)| format!("{m}.{n}")).collect();
     globals.sort();
     globals.dedup();
-    let dangerous: Vec<String> = p
-        .globals
-        .iter()
-        .filter(|(m, n)| is_dangerous(m, n))
-        .map(|(m, n)| format!("{m}.{n}"))
-        .collect();
+    let dangerous = describe_flagged(&flagged_globals(p));
     let mut out = json!({"format": "torch.save", "byteorder": format!("{:?}", archive.byteorder).to_lowercase(), "globals": globals, "dangerous_globals": dangerous});
     let obj = out.as_object_mut().expect("object");
     if let Some(m) = p.module(root) {
-        obj.insert("module".into(), module_json(p, "", &m, 0));
+        obj.insert("module".into(), module_json(p, "", &m, 0, &mut 0));
     } else if let Some(sd) = p.state_dict(root) {
         obj.insert(
             "tensors".into(),
@@ -124,7 +120,7 @@ pub fn inspect(path: &Path) -> Result<Json> {
                 other => p.describe(other),
             };
             if let Some(m) = p.module(v) {
-                modules.insert(key.clone(), module_json(p, "", &m, 0));
+                modules.insert(key.clone(), module_json(p, "", &m, 0, &mut 0));
             } else if let Some(sd) = p.state_dict(v) {
                 modules.insert(key.clone(), json!({"tensors": sd.iter().map(|(n, t)| tensor_json(n, t)).collect::<Vec<_>>()}));
             }
@@ -152,7 +148,8 @@ pub fn render(j: &Json) -> String {
     if let Some(d) = j["dangerous_globals"].as_array().filter(|d| !d.is_empty()) {
         let names: Vec<&str> = d.iter().filter_map(Json::as_str).collect();
         out += &format!(
-            "WARNING: references {}: torch.load(weights_only=False) would call it; sppnet read it as inert data and ran nothing\n",
+            "WARNING: references {} globals outside PyTorch's weights_only allow-list: {}; torch.load(weights_only=False) would import or call them (code can run); sppnet read them as inert data and ran nothing\n",
+            names.len(),
             names.join(", ")
         );
     }

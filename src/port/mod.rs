@@ -13,11 +13,12 @@ use std::path::Path;
 
 use tch::{Kind, Tensor};
 use torch_pickle::walk::{find_root, Root, Source};
+use torch_pickle::zip::FileAt;
 use torch_pickle::Archive;
 
 use self::torch::{pickle_error, to_tensor};
 use crate::error::{Error, Result};
-use crate::io::{self, read_safetensors, write_safetensors};
+use crate::io::{self, open_regular, read_at, read_safetensors, write_safetensors};
 use crate::model::{expected_shapes, meta, spec_from_shapes};
 use crate::modules::{by_class, Assume, ClassMatch, Entry, Notes, Pickled, Shapes, Spec, REGISTRY};
 
@@ -34,6 +35,9 @@ pub struct PortOptions {
     pub keep_dtype: bool,
     /// What a plain state_dict cannot tell.
     pub assume: Assume,
+    /// Globals outside the allow-list (`module.name`) the caller accepts; any other flagged
+    /// global refuses the port ([`inspect::flagged_globals`]).
+    pub accept_globals: Vec<String>,
 }
 
 /// A ported module: its spec, its tensors (keys relative to the module), and the report.
@@ -51,8 +55,9 @@ pub struct Ported {
     pub assumed: Vec<String>,
 }
 
-fn is_safetensors(bytes: &[u8]) -> bool {
-    bytes.len() > 9 && bytes[8] == b'{' && !bytes.starts_with(b"PK")
+/// Whether a file's first bytes look like safetensors (a header length, then `{`).
+pub fn is_safetensors(head: &[u8]) -> bool {
+    head.len() > 9 && head[8] == b'{' && !head.starts_with(b"PK")
 }
 
 /// The entries under `module.` (keys made relative), or all of them for the root.
@@ -74,12 +79,13 @@ fn select<T>(named: Vec<(String, T)>, module: &str) -> Result<Vec<(String, T)>> 
 /// Read `path` and extract the module `opts.module` with its spec, checked strictly against
 /// its tensors (every missing, unexpected or mis-shaped key in one error).
 pub fn port(path: &Path, opts: &PortOptions) -> Result<Ported> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let (file, len) = open_regular(path)?;
+    let head = read_at(&file, path, 0, len.min(16))?;
     let module = opts.module.clone().unwrap_or_default();
-    let mut ported = if is_safetensors(&bytes) {
+    let mut ported = if is_safetensors(&head) {
         from_safetensors(path, &module, opts)?
     } else {
-        from_torch(path, &bytes, &module, opts)?
+        from_torch(path, FileAt::new(file, len), &module, opts)?
     };
     let lossy = |k: Kind| matches!(k, Kind::Half | Kind::BFloat16 | Kind::Double);
     let converted: Vec<Kind> = ported
@@ -186,8 +192,15 @@ fn from_pickled(m: &Pickled<'_>, inferred: &mut Vec<String>, notes: &mut Notes) 
     entry.from_pickle(m, notes)
 }
 
-fn from_torch(path: &Path, bytes: &[u8], module: &str, opts: &PortOptions) -> Result<Ported> {
-    let archive = Archive::open(bytes).map_err(|e| pickle_error(path, e))?;
+fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Result<Ported> {
+    let archive = Archive::open(src).map_err(|e| pickle_error(path, e))?;
+    let refused: Vec<_> = inspect::flagged_globals(&archive.pickle)
+        .into_iter()
+        .filter(|f| !opts.accept_globals.contains(&f.name))
+        .collect();
+    if !refused.is_empty() {
+        return Err(Error::UnsafeGlobals(inspect::describe_flagged(&refused)));
+    }
     let (root, key) = find_root(&archive.pickle, opts.source).map_err(|e| pickle_error(path, e))?;
     let at = if key.is_empty() {
         "the root".to_string()

@@ -1,6 +1,7 @@
 //! `torch.save` files into `tch` tensors: the thin layer over the `torch-pickle` reader.
 
 use tch::{Kind, Tensor};
+use torch_pickle::zip::ReadAt;
 use torch_pickle::{Archive, ByteOrder, DType, TensorRef};
 
 use crate::error::{Error, Result};
@@ -33,18 +34,18 @@ pub fn pickle_error(path: &std::path::Path, e: torch_pickle::Error) -> Error {
 /// Materialise one tensor record: its storage (bounds- and CRC-checked by the reader), byte
 /// swapped when the archive is big-endian, viewed with the record's offset, size and stride,
 /// then made contiguous. Views and shared storages give exactly what `torch.load` gives.
-pub fn to_tensor(archive: &Archive<'_>, name: &str, t: &TensorRef) -> Result<Tensor> {
+pub fn to_tensor<S: ReadAt>(archive: &Archive<S>, name: &str, t: &TensorRef) -> Result<Tensor> {
     let bad = |why: String| Error::InvalidInput(format!("tensor `{name}`: {why}"));
     let kind = kind_of(t.storage.dtype).ok_or_else(|| bad("storage dtype not supported".into()))?;
     let bytes = archive.tensor_storage(t).map_err(|e| bad(e.to_string()))?;
     let elt = t.storage.dtype.size();
     let numel = t.storage.numel as i64;
     let storage = if archive.byteorder == ByteOrder::Big && elt > 1 {
-        let mut swapped = bytes.to_vec();
+        let mut swapped = bytes;
         swapped.chunks_exact_mut(elt).for_each(|c| c.reverse());
         Tensor::f_from_data_size(&swapped, &[numel], kind)?
     } else {
-        Tensor::f_from_data_size(bytes, &[numel], kind)?
+        Tensor::f_from_data_size(&bytes, &[numel], kind)?
     };
     let to_i64 = |v: &[u64]| {
         v.iter()

@@ -220,7 +220,7 @@ fn big_endian_archives_are_converted() {
         ("archive/data/0", &floats),
         ("archive/data/1", &longs),
     ];
-    let bytes = torch_pickle::zip::write_stored(&entries);
+    let bytes = torch_pickle::craft::write_stored(&entries);
     let archive = torch_pickle::Archive::open(&bytes).unwrap();
     assert_eq!(archive.byteorder, torch_pickle::ByteOrder::Big);
     let (Root::StateDict(sd), _) = find_root(&archive.pickle, Source::Model).unwrap() else {

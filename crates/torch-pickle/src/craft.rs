@@ -1,8 +1,6 @@
 //! Building pickles and torch.save archives opcode by opcode: for tests (valid and hostile
 //! files) and fuzz seeds.
 
-use crate::zip::write_stored;
-
 /// A pickle being written (protocol 2 opcodes unless stated).
 #[derive(Debug, Default, Clone)]
 pub struct Pk(pub Vec<u8>);
@@ -132,4 +130,52 @@ pub fn small_state_dict() -> Vec<u8> {
         .setitem()
         .stop();
     torch_file(&pk.0, &[("0", &data)])
+}
+
+/// Write entries as a stored (uncompressed) zip archive, the layout torch.save uses. For tests,
+/// fuzz seeds and tools; no zip64.
+pub fn write_stored(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    const LOCAL: u32 = 0x0403_4b50;
+    const CENTRAL: u32 = 0x0201_4b50;
+    const EOCD: u32 = 0x0605_4b50;
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in entries {
+        let offset = out.len() as u32;
+        let crc = crc32fast::hash(data);
+        let header = |sig: u32, central: bool| {
+            let mut h = sig.to_le_bytes().to_vec();
+            if central {
+                h.extend(20u16.to_le_bytes()); // version made by
+            }
+            h.extend(20u16.to_le_bytes()); // version needed
+            h.extend([0u8; 4]); // flags, method = stored
+            h.extend([0u8; 4]); // time, date
+            h.extend(crc.to_le_bytes());
+            h.extend((data.len() as u32).to_le_bytes());
+            h.extend((data.len() as u32).to_le_bytes());
+            h.extend((name.len() as u16).to_le_bytes());
+            h.extend(0u16.to_le_bytes()); // extra
+            if central {
+                h.extend([0u8; 6]); // comment length, disk, internal attrs
+                h.extend([0u8; 4]); // external attrs
+                h.extend(offset.to_le_bytes());
+            }
+            h.extend(name.as_bytes());
+            h
+        };
+        out.extend(header(LOCAL, false));
+        out.extend_from_slice(data);
+        central.extend(header(CENTRAL, true));
+    }
+    let cd_offset = out.len() as u32;
+    out.extend(&central);
+    out.extend(EOCD.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
 }

@@ -24,6 +24,13 @@ pub enum Error {
     /// A tensor record is inconsistent with its storage.
     #[error("tensor `{0}`: {1}")]
     Tensor(String, String),
+    /// The file could be read in two ways (duplicate or overlapping entries, two pickles): a
+    /// scanner and `torch.load` might not see the same contents, so it is refused.
+    #[error("ambiguous archive: {0}")]
+    Ambiguous(String),
+    /// The file asks for more work or memory than the reader allows.
+    #[error("{0}")]
+    Limit(String),
     /// The data is valid but not what was asked for.
     #[error("{0}")]
     Structure(String),

@@ -30,11 +30,12 @@ pub mod archive;
 pub mod craft;
 pub mod error;
 pub mod pickle;
+pub mod safety;
 pub mod tensor;
 pub mod walk;
 pub mod zip;
 
 pub use archive::{Archive, ByteOrder};
 pub use error::{Error, Result};
-pub use pickle::{parse, Node, NodeId, Pickle, Value};
+pub use pickle::{parse, Node, NodeId, Pickle, Use, Value};
 pub use tensor::{DType, StorageRef, TensorRef};

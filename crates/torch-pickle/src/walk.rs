@@ -1,6 +1,8 @@
 //! Walking a parsed pickle: dicts, pickled `nn.Module` trees, and state_dicts.
 //!
-//! Recursion is bounded ([`MAX_DEPTH`]), which also stops cycles a crafted memo can build.
+//! Recursion is bounded ([`MAX_DEPTH`]), which also stops cycles a crafted memo can build, and
+//! so is the total work of a walk ([`MAX_VISITS`]): a tree whose modules share children (a DAG
+//! 30 levels deep has 2³⁰ paths) is refused instead of walked exponentially.
 
 use crate::error::{Error, Result};
 use crate::pickle::{Node, NodeId, Pickle, Value};
@@ -8,6 +10,20 @@ use crate::tensor::TensorRef;
 
 /// Deepest module nesting (or container nesting while summarising) followed.
 pub const MAX_DEPTH: usize = 64;
+
+/// Most module visits one walk makes (ultralytics' largest detectors have ~1 000 modules).
+pub const MAX_VISITS: usize = 200_000;
+
+/// Count one visit against [`MAX_VISITS`].
+pub fn visit(visits: &mut usize) -> Result<()> {
+    *visits += 1;
+    if *visits > MAX_VISITS {
+        return Err(Error::Limit(format!(
+            "the module tree has more than {MAX_VISITS} module paths (modules shared between parents?)"
+        )));
+    }
+    Ok(())
+}
 
 impl Pickle {
     /// The node a value refers to.
@@ -180,10 +196,10 @@ impl<'p> Module<'p> {
     }
 
     /// Paths (relative to this module) of every descendant whose class is in `classes`,
-    /// depth first, with the class name.
+    /// depth first, with the class name (at most [`MAX_VISITS`] modules are looked at).
     pub fn find(&self, classes: &[&str]) -> Vec<(String, &'p str)> {
         let mut out = Vec::new();
-        self.find_into("", classes, 0, &mut out);
+        let _complete = self.find_into("", classes, 0, &mut 0, &mut out);
         out
     }
 
@@ -192,25 +208,28 @@ impl<'p> Module<'p> {
         prefix: &str,
         classes: &[&str],
         depth: usize,
+        visits: &mut usize,
         out: &mut Vec<(String, &'p str)>,
-    ) {
+    ) -> Result<()> {
         if depth > MAX_DEPTH {
-            return;
+            return Ok(());
         }
         for (name, child) in self.children() {
+            visit(visits)?;
             let path = format!("{prefix}{name}");
             if classes.contains(&child.class.1) {
                 out.push((path.clone(), child.class.1));
             }
-            child.find_into(&format!("{path}."), classes, depth + 1, out);
+            child.find_into(&format!("{path}."), classes, depth + 1, visits, out)?;
         }
+        Ok(())
     }
 
     /// The state_dict, as `nn.Module.state_dict()` orders it: own parameters, own persistent
     /// buffers, then each child's, depth first.
     pub fn state_dict(&self) -> Result<Vec<(String, TensorRef)>> {
         let mut out = Vec::new();
-        self.collect("", 0, &mut out)?;
+        self.collect("", 0, &mut 0, &mut out)?;
         Ok(out)
     }
 
@@ -218,8 +237,10 @@ impl<'p> Module<'p> {
         &self,
         prefix: &str,
         depth: usize,
+        visits: &mut usize,
         out: &mut Vec<(String, TensorRef)>,
     ) -> Result<()> {
+        visit(visits)?;
         if depth > MAX_DEPTH {
             return Err(Error::Structure(format!(
                 "module nesting deeper than {MAX_DEPTH} (or a cycle)"
@@ -252,7 +273,7 @@ impl<'p> Module<'p> {
             }
         }
         for (name, child) in self.children() {
-            child.collect(&format!("{prefix}{name}."), depth + 1, out)?;
+            child.collect(&format!("{prefix}{name}."), depth + 1, visits, out)?;
         }
         Ok(())
     }

@@ -49,13 +49,13 @@ fn broken_archives_are_named() {
     );
     assert!(open_err(b"").contains("not a torch.save file"));
     assert!(open_err(&[0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc]).contains("legacy torch.save format"));
-    let no_pickle = torch_pickle::zip::write_stored(&[
+    let no_pickle = torch_pickle::craft::write_stored(&[
         ("archive/model.pkl", b"\x80\x02N."),
         ("archive/data/0", b""),
     ]);
     assert!(open_err(&no_pickle).contains("without data.pkl"));
     let compressed = {
-        let mut z = torch_pickle::zip::write_stored(&[("archive/data.pkl", b"\x80\x02N.")]);
+        let mut z = torch_pickle::craft::write_stored(&[("archive/data.pkl", b"\x80\x02N.")]);
         let central = z
             .windows(4)
             .rposition(|w| w == [0x50, 0x4b, 0x01, 0x02])
@@ -64,8 +64,10 @@ fn broken_archives_are_named() {
         z
     };
     assert!(open_err(&compressed).contains("is compressed"));
-    let ts =
-        torch_pickle::zip::write_stored(&[("m/data.pkl", b"\x80\x02N."), ("m/constants.pkl", b"")]);
+    let ts = torch_pickle::craft::write_stored(&[
+        ("m/data.pkl", b"\x80\x02N."),
+        ("m/constants.pkl", b""),
+    ]);
     assert!(open_err(&ts).contains("TorchScript"));
 }
 

@@ -174,7 +174,12 @@ impl Module for SppNet {
 impl Block for SppNet {
     type Config = SppNetConfig;
     const NAME: &'static str = "sppnet";
-    const CLASSES: &'static [&'static str] = &["cnn_with_spp.SPP_NET", "__main__.SPP_NET"];
+    /// Upstream's module (`cnn_with_spp`), a script's `__main__`, and our Python mirror.
+    const CLASSES: &'static [&'static str] = &[
+        "cnn_with_spp.SPP_NET",
+        "__main__.SPP_NET",
+        "sppnet_ref.yueruchen.SPP_NET",
+    ];
 
     /// A randomly initialised network (PyTorch's default init; BN γ=1, β=0).
     fn new(s: &Scope, config: &SppNetConfig) -> Result<Self> {

@@ -1,20 +1,23 @@
 //! What REDUCE, NEWOBJ, BUILD and persistent ids mean here: a few globals interpreted, every
 //! other one recorded as an inert object. Nothing is ever called.
 
-use super::{Node, NodeId, Parser, Value};
+use super::{Node, NodeId, Parser, Use, Value};
 use crate::error::Result;
 use crate::tensor::{DType, StorageRef, TensorRef};
 
 impl Parser<'_> {
-    pub(super) fn tuple_items(&self, v: &Value) -> Vec<Value> {
-        match v {
+    /// The items of a tuple or list value (copied, and counted against the work budget).
+    pub(super) fn tuple_items(&mut self, v: &Value) -> Result<Vec<Value>> {
+        let items = match v {
             Value::Node(id) => match &self.out.nodes[*id] {
                 Node::Tuple(items) | Node::List(items) => items.clone(),
                 _ => vec![v.clone()],
             },
             Value::None => vec![],
             other => vec![other.clone()],
-        }
+        };
+        self.charge(items.len())?;
+        Ok(items)
     }
 
     pub(super) fn global_name(&self, v: &Value) -> Option<(String, String)> {
@@ -42,19 +45,39 @@ impl Parser<'_> {
     }
 
     /// REDUCE: interpret the few globals torch.save relies on; record everything else.
-    pub(super) fn reduce(&mut self, func: Value, args: Value) -> Result<Value> {
-        let items = self.tuple_items(&args);
+    /// `_rebuild_from_type_v2(func, type, args, state)` is unwrapped in a loop, however deeply
+    /// it nests.
+    pub(super) fn reduce(&mut self, mut func: Value, args: Value) -> Result<Value> {
+        let mut items = self.tuple_items(&args)?;
+        while self
+            .global_name(&func)
+            .as_ref()
+            .map(|(m, n)| (m.as_str(), n.as_str()))
+            == Some(("torch._tensor", "_rebuild_from_type_v2"))
+            && items.len() >= 3
+        {
+            self.record_use(&func, Use::Called);
+            let inner_args = items[2].clone();
+            func = items[0].clone();
+            items = self.tuple_items(&inner_args)?;
+        }
+        self.record_use(&func, Use::Called);
         let Some((module, name)) = self.global_name(&func) else {
             return Ok(self.object(&func, items));
         };
         Ok(match (module.as_str(), name.as_str()) {
-            ("collections", "OrderedDict") | ("builtins", "dict") | ("__builtin__", "dict") => {
+            ("collections", "OrderedDict") | ("builtins", "dict") => {
                 let v = self.node(Node::Dict(vec![]));
                 if let (Some(Value::Node(src)), Value::Node(id)) = (items.first(), &v) {
-                    let pairs: Vec<Value> = match &self.out.nodes[*src] {
-                        Node::List(l) => l.iter().flat_map(|p| self.tuple_items(p)).collect(),
+                    let listed = match &self.out.nodes[*src] {
+                        Node::List(l) => l.clone(),
                         _ => vec![],
                     };
+                    self.charge(listed.len())?;
+                    let mut pairs = Vec::new();
+                    for p in &listed {
+                        pairs.extend(self.tuple_items(p)?);
+                    }
                     self.set_items(*id, pairs)?;
                 }
                 v
@@ -66,22 +89,18 @@ impl Parser<'_> {
             | ("torch._utils", "_rebuild_parameter_with_state") => {
                 items.first().cloned().unwrap_or(Value::None)
             }
-            ("torch._tensor", "_rebuild_from_type_v2") if items.len() >= 3 => {
-                let (f, a) = (items[0].clone(), items[2].clone());
-                self.reduce(f, a)?
-            }
-            ("torch", "Size") | ("builtins", "tuple") | ("__builtin__", "tuple") => {
-                let inner = items
-                    .first()
-                    .map(|v| self.tuple_items(v))
-                    .unwrap_or_default();
+            ("torch", "Size") | ("builtins", "tuple") => {
+                let inner = match items.first() {
+                    Some(v) => self.tuple_items(v)?,
+                    None => vec![],
+                };
                 self.node(Node::Tuple(inner))
             }
-            ("builtins" | "__builtin__", "set" | "frozenset") => {
-                let inner = items
-                    .first()
-                    .map(|v| self.tuple_items(v))
-                    .unwrap_or_default();
+            ("builtins", "set" | "frozenset") => {
+                let inner = match items.first() {
+                    Some(v) => self.tuple_items(v)?,
+                    None => vec![],
+                };
                 self.node(Node::Set(inner))
             }
             ("_codecs", "encode") => match items.first() {
@@ -94,16 +113,17 @@ impl Parser<'_> {
                 ),
                 _ => self.object(&func, items),
             },
-            ("copyreg", "_reconstructor") | ("copy_reg", "_reconstructor") => {
+            ("copyreg", "_reconstructor") => {
                 let cls = items.first().cloned().unwrap_or(Value::None);
+                self.record_use(&cls, Use::Instantiated);
                 self.object(&cls, vec![])
             }
             _ => self.object(&func, items),
         })
     }
 
-    pub(super) fn int_list(&self, v: &Value, what: &str) -> Result<Vec<u64>> {
-        self.tuple_items(v)
+    pub(super) fn int_list(&mut self, v: &Value, what: &str) -> Result<Vec<u64>> {
+        self.tuple_items(v)?
             .iter()
             .map(|x| match x {
                 Value::Int(i) if *i >= 0 => Ok(*i as u64),
@@ -147,7 +167,7 @@ impl Parser<'_> {
 
     /// `('storage', storage_type, key, location, numel)`.
     pub(super) fn persistent(&mut self, pid: Value) -> Result<Value> {
-        let items = self.tuple_items(&pid);
+        let items = self.tuple_items(&pid)?;
         match items.as_slice() {
             [Value::Str(tag), ty, Value::Str(key), _location, Value::Int(numel)] if &**tag == "storage" => {
                 let ty = self.global_name(ty).map(|(_, n)| n).unwrap_or_default();

@@ -7,9 +7,10 @@
 //! SETITEMS / APPENDS are recorded as data. `os.system` is just a name here.
 //!
 //! Objects live in an arena ([`Pickle::nodes`]) and are referred to by index, so memo
-//! references share instead of copying (no exponential blow-up), and the parser is iterative
-//! (no recursion on nesting). Every length read from the stream is checked against the bytes
-//! that remain, so nothing is allocated beyond the input's size.
+//! references share instead of copying, and the parser is iterative (no recursion on nesting).
+//! Every length read from the stream is checked against the bytes that remain, and the work of
+//! copying values (a memoised tuple handed to a million REDUCEs, a "billion laughs") is counted
+//! against a budget proportional to the input ([`work_limit`]), so memory stays bounded too.
 
 mod globals;
 mod ops;
@@ -76,6 +77,18 @@ pub enum Node {
     Tensor(TensorRef),
 }
 
+/// How a pickle uses a global (what `torch.load(weights_only=False)` would do with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Use {
+    /// Named (GLOBAL / STACK_GLOBAL): Python imports its module.
+    Named,
+    /// Called with arguments (REDUCE, OBJ, INST): Python runs it.
+    Called,
+    /// Instantiated without `__init__` (NEWOBJ, `copyreg._reconstructor`), as whole pickled
+    /// `nn.Module`s are.
+    Instantiated,
+}
+
 /// A parsed pickle: the arena, the root value, and every global it named.
 #[derive(Debug, Default)]
 pub struct Pickle {
@@ -84,7 +97,27 @@ pub struct Pickle {
     /// The value STOP returned.
     pub root: Option<Value>,
     /// Every global referenced, in order of appearance (for reports: nothing was called).
+    /// Module names are normalised as Python 3 reads protocol-2 pickles (`__builtin__` →
+    /// `builtins`, `copy_reg` → `copyreg`).
     pub globals: Vec<(String, String)>,
+    /// Every use of a global beyond naming it: `(module, name, use)`.
+    pub uses: Vec<(String, String, Use)>,
+}
+
+/// The most value copies a pickle of `len` bytes may cause: 8 per input byte, plus 1 Mi.
+pub fn work_limit(len: usize) -> u64 {
+    (len as u64).saturating_mul(8).saturating_add(1 << 20)
+}
+
+/// Python 3's names for the modules of protocol-2 pickles (a subset of `_compat_pickle`).
+fn python3_module(module: &str) -> &str {
+    match module {
+        "__builtin__" => "builtins",
+        "copy_reg" => "copyreg",
+        "cPickle" => "pickle",
+        "commands" => "subprocess",
+        other => other,
+    }
 }
 
 struct Parser<'a> {
@@ -94,6 +127,8 @@ struct Parser<'a> {
     marks: Vec<usize>,
     memo: HashMap<u64, Value>,
     out: Pickle,
+    work: u64,
+    limit: u64,
 }
 
 /// Parse a pickle stream.
@@ -105,6 +140,8 @@ pub fn parse(data: &[u8]) -> Result<Pickle> {
         marks: Vec::new(),
         memo: HashMap::new(),
         out: Pickle::default(),
+        work: 0,
+        limit: work_limit(data.len()),
     };
     p.run()?;
     Ok(p.out)
@@ -113,6 +150,19 @@ pub fn parse(data: &[u8]) -> Result<Pickle> {
 impl<'a> Parser<'a> {
     fn err<T>(&self, msg: impl Into<String>) -> Result<T> {
         Err(Error::Pickle(msg.into(), self.pos))
+    }
+
+    /// Count `n` units of work (values copied or moved); refuse past the budget.
+    fn charge(&mut self, n: usize) -> Result<()> {
+        self.work = self.work.saturating_add(n as u64);
+        if self.work > self.limit {
+            return Err(Error::Limit(format!(
+                "pickle: more than {} value copies for a {}-byte stream (a \"billion laughs\" expansion?)",
+                self.limit,
+                self.data.len()
+            )));
+        }
+        Ok(())
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
@@ -185,6 +235,7 @@ impl<'a> Parser<'a> {
         let Some(m) = self.marks.pop() else {
             return self.err("no MARK on the stack");
         };
+        self.charge(self.stack.len().saturating_sub(m))?;
         Ok(self.stack.split_off(m))
     }
 
@@ -237,13 +288,20 @@ impl<'a> Parser<'a> {
     }
 
     fn global(&mut self, module: &str, name: &str) -> Value {
-        self.out
-            .globals
-            .push((module.to_string(), name.to_string()));
-        self.node(Node::Global(module.to_string(), name.to_string()))
+        let module = python3_module(module).to_string();
+        self.out.globals.push((module.clone(), name.to_string()));
+        self.node(Node::Global(module, name.to_string()))
+    }
+
+    /// Record how a global value is used (nothing for values that are not globals).
+    fn record_use(&mut self, v: &Value, how: Use) {
+        if let Some((module, name)) = self.global_name(v) {
+            self.out.uses.push((module, name, how));
+        }
     }
 
     fn add_items(&mut self, id: NodeId, items: Vec<Value>) -> Result<()> {
+        self.charge(items.len())?;
         match &mut self.out.nodes[id] {
             Node::List(v) | Node::Set(v) => v.extend(items),
             Node::Object { items: v, .. } => v.extend(items),
@@ -253,6 +311,7 @@ impl<'a> Parser<'a> {
     }
 
     fn set_items(&mut self, id: NodeId, items: Vec<Value>) -> Result<()> {
+        self.charge(items.len())?;
         if items.len() % 2 != 0 {
             return self.err("odd number of items for SETITEMS");
         }

@@ -1,11 +1,12 @@
 //! The opcode loop: one arm per pickle opcode (protocols 0–5).
 
-use super::{Node, Parser, Value};
+use super::{Node, Parser, Use, Value};
 use crate::error::Result;
 
 impl Parser<'_> {
     pub(super) fn run(&mut self) -> Result<()> {
         loop {
+            self.charge(1)?;
             let op = self.u8()?;
             match op {
                 0x80 => {
@@ -211,7 +212,9 @@ impl Parser<'_> {
                     }
                     let args = self.pop()?;
                     let cls = self.pop()?;
-                    let v = self.object(&cls, self.tuple_items(&args));
+                    self.record_use(&cls, Use::Instantiated);
+                    let args = self.tuple_items(&args)?;
+                    let v = self.object(&cls, args);
                     self.push(v);
                 }
                 b'o' => {
@@ -220,6 +223,7 @@ impl Parser<'_> {
                         return self.err("OBJ without a class");
                     }
                     let cls = items.remove(0);
+                    self.record_use(&cls, Use::Called);
                     let v = self.object(&cls, items);
                     self.push(v);
                 }
@@ -228,6 +232,7 @@ impl Parser<'_> {
                     let name = self.line()?.to_string();
                     let args = self.pop_mark()?;
                     let cls = self.global(&module, &name);
+                    self.record_use(&cls, Use::Called);
                     let v = self.object(&cls, args);
                     self.push(v);
                 }
