@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use sppnet::images::{load_image, top_k, Normalize};
+use sppnet::images::{load_image, top_k, Normalize, DEFAULT_MAX_PIXELS};
 use sppnet::Model;
 use tch::Device;
 
@@ -29,7 +29,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: run_image WEIGHTS.safetensors IMAGE.png".into());
     };
     let model = Model::load(weights, Device::Cpu)?;
-    let x = load_image(image, &Normalize::default())?.unsqueeze(0);
+    let x = load_image(image, &Normalize::default(), DEFAULT_MAX_PIXELS)?.unsqueeze(0);
     let y = model.forward(&model.prepare_input(&x)?)?;
     println!(
         "{} on {:?}: output {:?}",

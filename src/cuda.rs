@@ -121,7 +121,7 @@ const GET_DETERMINISTIC: &str = "_ZNK2at7Context23deterministicAlgorithmsEv";
 
 /// Look a symbol of the loaded libtorch up by its (C++-mangled) name.
 fn symbol(name: &str) -> Result<*mut libc::c_void> {
-    let c = CString::new(name).expect("no NUL in a symbol name");
+    let c = CString::new(name).map_err(|_| Error::Cuda(format!("bad symbol name {name}")))?;
     // SAFETY: RTLD_DEFAULT searches the objects already loaded; `c` is NUL-terminated.
     let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c.as_ptr()) };
     if p.is_null() {

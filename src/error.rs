@@ -102,6 +102,23 @@ pub enum Error {
     #[error("the Python reference: {0}")]
     Reference(String),
 
+    /// An image file cannot be used (not decodable, empty, too large a file).
+    #[error("{}: {reason}", .path.display())]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
+    /// A file asks for more work or memory than sppnet allows.
+    #[error("{0}")]
+    Limit(String),
+
+    /// An image has more pixels than the caller's limit (checked from its header).
+    #[error("{0}")]
+    PixelLimit(String),
+
     /// A checkpoint names globals that `torch.load(weights_only=False)` would import or call.
     #[error("the checkpoint references globals outside PyTorch's weights_only allow-list, which torch.load would import or call: {}", .0.join(", "))]
     UnsafeGlobals(Vec<String>),

@@ -1,10 +1,23 @@
 //! Images for inference at any size: decoding, normalisation, size-bucketed batching, top-k.
+//!
+//! Every image is a regular file whose header is read first: its dimensions are checked
+//! against a pixel limit before anything is decoded, and the decoder itself runs under an
+//! allocation limit, so a small file claiming 60000×60000 pixels costs nothing.
 
+use std::io::BufReader;
 use std::path::Path;
 
+use image::ImageReader;
 use tch::{Kind, Tensor};
 
 use crate::error::{Error, Result};
+use crate::io::open_regular;
+
+/// The default most pixels an image may have (a 40-megapixel photo; `--max-pixels` raises it).
+pub const DEFAULT_MAX_PIXELS: u64 = 40_000_000;
+
+/// The largest image file read (1 GiB).
+pub const MAX_FILE: u64 = 1 << 30;
 
 /// Per-channel normalisation `(x − mean) / std` of RGB values in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,41 +38,96 @@ impl Default for Normalize {
     }
 }
 
-/// Decode a PNG or JPEG file into a normalised RGB tensor.
+fn reader(path: &Path) -> Result<ImageReader<BufReader<std::fs::File>>> {
+    let (file, len) = open_regular(path)?;
+    if len > MAX_FILE {
+        return Err(image_error(
+            path,
+            format!("{len} bytes, more than the {MAX_FILE} an image may have"),
+        ));
+    }
+    ImageReader::new(BufReader::new(file))
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))
+}
+
+fn image_error(path: &Path, reason: String) -> Error {
+    Error::Image {
+        path: path.into(),
+        reason,
+    }
+}
+
+/// An image's (width, height), from its header only; refused beyond `max_pixels`.
+pub fn image_size(path: &Path, max_pixels: u64) -> Result<(u32, u32)> {
+    let (w, h) = reader(path)?
+        .into_dimensions()
+        .map_err(|e| image_error(path, unreadable(&e)))?;
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > max_pixels {
+        return Err(Error::PixelLimit(format!(
+            "{}: {w}×{h} is {pixels} pixels, more than the limit of {max_pixels}",
+            path.display()
+        )));
+    }
+    if w == 0 || h == 0 {
+        return Err(image_error(path, "an empty image".into()));
+    }
+    Ok((w, h))
+}
+
+/// Decode a PNG or JPEG file into a normalised RGB tensor, refusing more than `max_pixels`.
 ///
 /// # Shapes
 /// → `[3, H, W]` f32 (the image's own size).
-pub fn load_image(path: &Path, norm: &Normalize) -> Result<Tensor> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let img = image::load_from_memory(&bytes)
-        .map_err(|e| Error::InvalidInput(format!("{}: {}", path.display(), unreadable(&e))))?
-        .to_rgb8();
-    let (w, h) = (img.width() as i64, img.height() as i64);
+pub fn load_image(path: &Path, norm: &Normalize, max_pixels: u64) -> Result<Tensor> {
+    let (w, h) = image_size(path, max_pixels)?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(w);
+    limits.max_image_height = Some(h);
+    // RGB output plus the decoder's own buffers, with room for 16-bit PNGs.
+    limits.max_alloc = Some(u64::from(w) * u64::from(h) * 16 + (64 << 20));
+    let mut r = reader(path)?;
+    r.limits(limits);
+    let img = r
+        .decode()
+        .map_err(|e| image_error(path, unreadable(&e)))?
+        .into_rgb8();
+    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
     let hwc = Tensor::f_from_data_size(img.as_raw(), &[h, w, 3], Kind::Uint8)?;
-    let chw = hwc
+    drop(img);
+    let mut chw = hwc
         .f_permute([2, 0, 1])?
         .f_to_kind(Kind::Float)?
-        .f_div_scalar(255.0)?;
-    let mean = Tensor::from_slice(&norm.mean).f_view([3, 1, 1])?;
-    let std = Tensor::from_slice(&norm.std).f_view([3, 1, 1])?;
-    Ok(chw.f_sub(&mean)?.f_div(&std)?.f_contiguous()?)
+        .f_contiguous()?;
+    let mean = Tensor::f_from_slice(&norm.mean)?.f_view([3, 1, 1])?;
+    let std = Tensor::f_from_slice(&norm.std)?.f_view([3, 1, 1])?;
+    // In place: one float copy of the image at a time.
+    let _ = chw.f_div_scalar_(255.0)?;
+    let _ = chw.f_sub_(&mean)?;
+    let _ = chw.f_div_(&std)?;
+    Ok(chw)
 }
 
 /// Group item indices by size, keeping input order within each group, and split each group
-/// into batches of at most `batch` items. Returns the batches, largest groups' items first.
-pub fn buckets<K: Ord + Copy>(sizes: &[(usize, K)], batch: usize) -> Vec<Vec<usize>> {
-    let mut groups: std::collections::BTreeMap<K, Vec<usize>> = std::collections::BTreeMap::new();
+/// into batches of at most `batch` items and at most `max_batch_pixels` pixels (a larger
+/// image runs alone). Returns the batches.
+pub fn buckets(
+    sizes: &[(usize, (i64, i64))],
+    batch: usize,
+    max_batch_pixels: u64,
+) -> Vec<Vec<usize>> {
+    let mut groups: std::collections::BTreeMap<(i64, i64), Vec<usize>> = Default::default();
     for &(i, k) in sizes {
         groups.entry(k).or_default().push(i);
     }
-    groups
-        .into_values()
-        .flat_map(|g| {
-            g.chunks(batch.max(1))
-                .map(<[usize]>::to_vec)
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    let mut out = Vec::new();
+    for ((h, w), items) in groups {
+        let pixels = (h.max(1) as u64).saturating_mul(w.max(1) as u64);
+        let per_batch = (max_batch_pixels / pixels).clamp(1, batch.max(1) as u64) as usize;
+        out.extend(items.chunks(per_batch).map(<[usize]>::to_vec));
+    }
+    out
 }
 
 /// The `k` highest scores of a score vector, as (class index, score), best first.
@@ -67,7 +135,7 @@ pub fn buckets<K: Ord + Copy>(sizes: &[(usize, K)], batch: usize) -> Vec<Vec<usi
 /// # Shapes
 /// `scores: [classes]`.
 pub fn top_k(scores: &Tensor, k: usize) -> Result<Vec<(i64, f64)>> {
-    let k = k.min(scores.size()[0] as usize) as i64;
+    let k = k.min(scores.size().first().copied().unwrap_or(0) as usize) as i64;
     let (values, indices) = scores.f_to_kind(Kind::Float)?.f_topk(k, 0, true, true)?;
     let values = Vec::<f32>::try_from(values)?;
     let indices = Vec::<i64>::try_from(indices)?;
@@ -97,8 +165,20 @@ mod tests {
             (3, (5, 5)),
             (4, (7, 3)),
         ];
-        assert_eq!(buckets(&sizes, 2), vec![vec![0, 2], vec![3], vec![1, 4]]);
-        assert_eq!(buckets::<(i64, i64)>(&[], 4), Vec::<Vec<usize>>::new());
+        assert_eq!(
+            buckets(&sizes, 2, 1 << 30),
+            vec![vec![0, 2], vec![3], vec![1, 4]]
+        );
+        assert_eq!(buckets(&[], 4, 1 << 30), Vec::<Vec<usize>>::new());
+        // A pixel budget of 60 fits two 5×5 images, one 7×3 … and a too-large image alone.
+        assert_eq!(
+            buckets(&sizes, 16, 60),
+            vec![vec![0, 2], vec![3], vec![1, 4]]
+        );
+        assert_eq!(
+            buckets(&sizes, 16, 30),
+            vec![vec![0], vec![2], vec![3], vec![1], vec![4]]
+        );
     }
 
     #[test]

@@ -1,5 +1,10 @@
 //! The `sppnet` command line: parses arguments and dispatches to `cli::*`.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 mod cli;
 
 use std::process::ExitCode;
@@ -46,7 +51,7 @@ enum Command {
 fn main() -> ExitCode {
     // The long version (`--version`) holds runtime facts: libtorch, CUDA, cuDNN, threads.
     let mut command = Cli::command();
-    if std::env::args().any(|a| a == "--version") {
+    if std::env::args_os().any(|a| a == "--version") {
         let text: &'static str = Box::leak(sppnet::runtime::environment().into_boxed_str());
         command = command.long_version(text);
     }
@@ -68,10 +73,10 @@ fn main() -> ExitCode {
                 .map(str::trim)
                 .collect();
             let head = head.join(" ");
-            eprintln!(
+            cli::term::note(&format!(
                 "error: {} (see `sppnet --help`)",
                 head.trim_start_matches("error: ")
-            );
+            ));
             return ExitCode::FAILURE;
         }
     };
@@ -99,7 +104,7 @@ fn main() -> ExitCode {
                 .find_map(|c| c.downcast_ref::<sppnet::Error>())
                 .and_then(cli::hint)
                 .map_or(String::new(), |h| format!(" ({h})"));
-            eprintln!("error: {}{hint}", format!("{e:#}").replace('\n', " "));
+            cli::term::note(&format!("error: {e:#}{hint}"));
             ExitCode::FAILURE
         }
     }

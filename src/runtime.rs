@@ -69,9 +69,9 @@ pub fn configure_threads(threads: Option<usize>) -> Result<i32> {
         None => from_env()?,
     };
     if let Some(n) = wanted {
-        if n == 0 || n > 1024 {
+        if n == 0 || n > 256 {
             return Err(Error::Config(format!(
-                "thread count must be 1..=1024, got {n}"
+                "thread count must be 1..=256, got {n}"
             )));
         }
         tch::set_num_threads(n as i32);

@@ -55,9 +55,9 @@ pub fn run(args: BenchArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
     let exe = std::env::current_exe()?;
     let report = bench::run(&reference, &exe, device, threads, &opts)?;
     if args.json {
-        super::print(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+        super::term::print_json(&(serde_json::to_string_pretty(&report)? + "\n"))?;
     } else {
-        super::print(&report.markdown())?;
+        super::term::print(&report.markdown())?;
     }
     if let Some(prefix) = &args.save {
         report.save(prefix, &reference)?;

@@ -84,7 +84,7 @@ pub fn run(args: DemoArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     for name in names {
         let input = golden
             .get(&format!("{name}/input"))
-            .expect("listed")
+            .with_context(|| format!("{}: no `{name}/input`", golden_path.display()))?
             .f_to_device(device)?;
         let expected = golden
             .get(&format!("{name}/output"))
@@ -104,7 +104,7 @@ pub fn run(args: DemoArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
             if d.within(tolerance) { "yes" } else { "NO" }
         );
     }
-    super::print(&out)?;
+    super::term::print(&out)?;
     if failed > 0 {
         anyhow::bail!("{failed} case(s) differ from the Python dumps beyond {tolerance:e}");
     }

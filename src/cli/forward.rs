@@ -28,7 +28,7 @@ pub struct ForwardArgs {
     #[arg(long, default_value = "auto")]
     device: String,
     /// Override the checkpoint's pyramid levels (SppNet).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::level)]
     levels: Option<Vec<i64>>,
     /// Override the checkpoint's bin rule (SppNet).
     #[arg(long)]
@@ -74,24 +74,24 @@ pub fn run(args: ForwardArgs, threads: Option<usize>) -> anyhow::Result<ExitCode
         ConfigSource::Shapes => "no sppnet metadata: sizes inferred from tensor shapes",
         ConfigSource::Given => "config given",
     };
-    eprintln!(
+    super::term::note(&format!(
         "{}: {} ({how}): {}",
         args.weights.display(),
         model.spec().name(),
         model.spec()
-    );
+    ));
     if converted {
-        eprintln!(
+        super::term::note(&format!(
             "the input was converted from {:?} to {:?}",
             file_kind,
             model.kind()
-        );
+        ));
     }
-    eprintln!(
+    super::term::note(&format!(
         "input {:?} → output {:?} in {}",
         x.size(),
         y.size(),
         args.output.display()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }

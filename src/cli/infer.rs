@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::{json, Value};
-use sppnet::images::{buckets, load_image, top_k, Normalize};
+use sppnet::images::{buckets, image_size, load_image, top_k, Normalize, DEFAULT_MAX_PIXELS};
 use sppnet::io::{refuse_existing, write_safetensors};
 use sppnet::runtime::{configure_threads, parse_device};
 use sppnet::{Model, Rule};
@@ -30,11 +30,14 @@ pub struct InferArgs {
     #[arg(long)]
     half: bool,
     /// Most images of one size per forward pass.
-    #[arg(long, default_value_t = 16)]
-    batch_size: usize,
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    batch_size: u16,
+    /// Most pixels an image may have; larger ones are reported and skipped before decoding.
+    #[arg(long, default_value_t = DEFAULT_MAX_PIXELS, value_parser = clap::value_parser!(u64).range(1..))]
+    max_pixels: u64,
     /// Classes reported per image (SppNet).
-    #[arg(long, default_value_t = 5)]
-    top_k: usize,
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    top_k: u32,
     /// Report the fixed-length pooled vector instead of classes (SppNet).
     #[arg(long)]
     features: bool,
@@ -46,13 +49,13 @@ pub struct InferArgs {
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Channel means subtracted after scaling to [0, 1] (ImageNet's by default).
-    #[arg(long, value_delimiter = ',', default_value = "0.485,0.456,0.406")]
+    #[arg(long, value_delimiter = ',', default_value = "0.485,0.456,0.406", value_parser = super::finite)]
     mean: Vec<f32>,
     /// Channel standard deviations divided by (ImageNet's by default).
-    #[arg(long, value_delimiter = ',', default_value = "0.229,0.224,0.225")]
+    #[arg(long, value_delimiter = ',', default_value = "0.229,0.224,0.225", value_parser = super::positive_f32)]
     std: Vec<f32>,
     /// Override the checkpoint's pyramid levels (SppNet).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::level)]
     levels: Option<Vec<i64>>,
     /// Override the checkpoint's bin rule (SppNet): `adaptive` pools any image size.
     #[arg(long)]
@@ -146,24 +149,26 @@ pub fn run(args: InferArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
         (0..files.len()).map(|_| None).collect();
     let mut sizes = Vec::new();
     for (i, f) in files.iter().enumerate() {
-        match image::image_dimensions(f) {
-            Ok((w, h)) => sizes.push((i, (h as i64, w as i64))),
-            Err(e) => results[i] = Some(Err(sppnet::images::unreadable(&e))),
+        match image_size(f, args.max_pixels) {
+            Ok((w, h)) => sizes.push((i, (i64::from(h), i64::from(w)))),
+            Err(e) => results[i] = Some(Err(super::explain(&e))),
         }
     }
     let bar = (std::io::stderr().is_terminal() && files.len() > 8)
         .then(|| indicatif::ProgressBar::new(files.len() as u64));
     let start = Instant::now();
-    for batch in buckets(&sizes, args.batch_size) {
+    // A batch holds at most 16 Mpx (and --batch-size images), so many large images are not
+    // stacked into one huge tensor.
+    for batch in buckets(&sizes, usize::from(args.batch_size), 16_000_000) {
         let mut ok = Vec::new();
         let mut xs = Vec::new();
         for &i in &batch {
-            match load_image(&files[i], &norm) {
+            match load_image(&files[i], &norm, args.max_pixels) {
                 Ok(x) => {
                     ok.push(i);
                     xs.push(x);
                 }
-                Err(e) => results[i] = Some(Err(e.to_string())),
+                Err(e) => results[i] = Some(Err(super::explain(&e))),
             }
         }
         if !xs.is_empty() {
@@ -183,7 +188,7 @@ pub fn run(args: InferArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
                 }
                 Err(e) => ok
                     .iter()
-                    .for_each(|&i| results[i] = Some(Err(e.to_string()))),
+                    .for_each(|&i| results[i] = Some(Err(super::explain(&e)))),
             }
         }
         if let Some(b) = &bar {
@@ -207,17 +212,19 @@ fn report(
     let (mut text, mut saved, mut failed) = (String::new(), Vec::new(), 0);
     for (i, (path, r)) in files.iter().zip(results).enumerate() {
         let r = r.unwrap_or_else(|| Err("not processed".into()));
-        let mut line = json!({"index": i, "path": path.display().to_string(), "ok": r.is_ok()});
+        let mut obj = serde_json::Map::new();
+        obj.insert("index".into(), json!(i));
+        obj.insert("path".into(), json!(path.display().to_string()));
+        obj.insert("ok".into(), json!(r.is_ok()));
         match r {
             Ok(o) => {
-                let obj = line.as_object_mut().expect("object");
                 obj.insert("height".into(), json!(o.size.0));
                 obj.insert("width".into(), json!(o.size.1));
                 let human = if args.features {
                     obj.insert("features_len".into(), json!(o.tensor.numel()));
                     format!("{} features", o.tensor.numel())
                 } else if classifier {
-                    let top = top_k(&o.tensor, args.top_k)?;
+                    let top = top_k(&o.tensor, args.top_k as usize)?;
                     obj.insert(
                         "top_k".into(),
                         Value::Array(
@@ -239,20 +246,20 @@ fn report(
             }
             Err(e) => {
                 failed += 1;
-                line.as_object_mut()
-                    .expect("object")
-                    .insert("error".into(), json!(e));
+                obj.insert("error".into(), json!(e));
                 if !args.json {
-                    eprintln!("{}: error: {e}", path.display());
+                    let shown = path.display().to_string();
+                    let why = e.strip_prefix(&format!("{shown}: ")).unwrap_or(&e);
+                    super::term::note(&format!("{shown}: error: {why}"));
                 }
             }
         }
         if args.json {
-            super::print(&format!("{line}\n"))?;
+            super::term::print_json(&format!("{}\n", Value::Object(obj)))?;
         }
     }
     if !args.json {
-        super::print(&text)?;
+        super::term::print(&text)?;
     }
     if let Some(out) = &args.output {
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
@@ -263,10 +270,10 @@ fn report(
         write_safetensors(out, &saved, &meta, args.force)?;
     }
     let done = files.len() - failed;
-    eprintln!(
+    super::term::note(&format!(
         "{done} images in {seconds:.2} s ({:.1} images/s), {failed} failed",
         done as f64 / seconds.max(1e-9)
-    );
+    ));
     if failed > 0 {
         bail!("{failed} of {} images failed", files.len());
     }

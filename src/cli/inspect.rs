@@ -20,9 +20,9 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let j = inspect(&args.file)?;
     if args.json {
-        super::print(&(serde_json::to_string_pretty(&j)? + "\n"))?;
+        super::term::print_json(&(serde_json::to_string_pretty(&j)? + "\n"))?;
     } else {
-        super::print(&render(&j))?;
+        super::term::print(&render(&j))?;
     }
     Ok(ExitCode::SUCCESS)
 }

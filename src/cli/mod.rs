@@ -10,6 +10,7 @@ pub mod parity;
 pub mod pool;
 pub mod port;
 pub mod sizes;
+pub mod term;
 
 use anyhow::{bail, Context};
 use sppnet::io::TensorFile;
@@ -25,10 +26,55 @@ pub fn hint(e: &Error) -> Option<&'static str> {
         Error::Ambiguous(_) => "name the class with --arch",
         Error::NoSuchSetting { .. } => "--levels and --rule apply to SppNet checkpoints",
         Error::OutputExists(_) => "pass --force to overwrite",
+        Error::PixelLimit(_) => "--max-pixels raises the limit",
         Error::UnsafeGlobals(_) => {
             "nothing was run; to port it anyway, name each global you accept with --accept-global"
         }
         _ => return None,
+    })
+}
+
+/// A library error as the command line says it: the message, and the flag that answers it.
+pub fn explain(e: &Error) -> String {
+    match hint(e) {
+        Some(h) => format!("{e} ({h})"),
+        None => e.to_string(),
+    }
+}
+
+/// A pyramid level: a bin count in 1..=1024.
+pub fn level(s: &str) -> Result<i64, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a pyramid level (a bin count from 1 to 1024)"
+        )),
+    }
+}
+
+/// A finite number.
+pub fn finite(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("`{s}` is not a finite number")),
+    }
+}
+
+/// A finite number above zero.
+pub fn positive(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a finite number above 0")),
+    }
+}
+
+/// A finite f32 above zero.
+pub fn positive_f32(s: &str) -> Result<f32, String> {
+    positive(s).and_then(|v| {
+        let v = v as f32;
+        (v > 0.0 && v.is_finite())
+            .then_some(v)
+            .ok_or_else(|| format!("`{s}` is not a positive f32"))
     })
 }
 
@@ -53,17 +99,6 @@ pub fn select_tensor(
                 names.len()
             ),
         },
-    }
-}
-
-/// Write to stdout; a closed pipe (`sppnet inspect … | head`) ends the output quietly instead of
-/// panicking as `print!` does.
-pub fn print(text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
     }
 }
 

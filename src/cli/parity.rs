@@ -52,7 +52,7 @@ pub fn run(args: ParityArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     let mut rows = Vec::new();
     for device in devices {
         let dev = sppnet::runtime::device_name(device);
-        eprintln!("parity on {dev} ({threads} thread(s)) …");
+        super::term::note(&format!("parity on {dev} ({threads} thread(s)) …"));
         rows.extend(parity::run(&reference, device, threads, opts, tmp.path())?);
     }
     let skipped: &[&str] = if args.skip_blocks {
@@ -62,7 +62,7 @@ pub fn run(args: ParityArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     };
     let failed = rows.iter().filter(|r| !r.ok).count();
     if args.json {
-        super::print(
+        super::term::print_json(
             &(serde_json::to_string_pretty(
                 &json!({"threads": threads, "rows": rows, "failed": failed, "skipped": skipped}),
             )? + "\n"),
@@ -85,7 +85,7 @@ pub fn run(args: ParityArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         for what in skipped {
             out += &format!("\nNOT RUN: {what}\n");
         }
-        super::print(&out)?;
+        super::term::print(&out)?;
     }
     if failed > 0 {
         bail!("{failed} of {} parity rows beyond tolerance", rows.len());

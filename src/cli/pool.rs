@@ -18,7 +18,7 @@ pub struct PoolArgs {
     #[arg(short, long)]
     output: PathBuf,
     /// Pyramid levels, in output order.
-    #[arg(long, value_delimiter = ',', default_value = "4,2,1")]
+    #[arg(long, value_delimiter = ',', default_value = "4,2,1", value_parser = super::level)]
     levels: Vec<i64>,
     /// Bin rule: yueruchen (upstream), adaptive (any size), paper (He et al.).
     #[arg(long, default_value = "yueruchen")]
@@ -54,12 +54,12 @@ pub fn run(args: PoolArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
         ("sppnet.rule", args.rule.to_string()),
     ];
     super::write_output(&args.output, &y, &meta, args.force)?;
-    eprintln!(
+    super::term::note(&format!(
         "pooled {:?} → output {:?} ({:?}) in {}",
         x.size(),
         y.size(),
         y.kind(),
         args.output.display()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }

@@ -51,7 +51,7 @@ pub struct PortArgs {
     #[arg(long, value_enum, default_value = "f32")]
     dtype: DtypeArg,
     /// BatchNorm eps for plain state_dicts [default 1e-5; ultralytics DetectionModels: 1e-3].
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive)]
     bn_eps: Option<f64>,
     /// Activation of every Conv for plain state_dicts (SiLU, Identity, ReLU, LeakyReLU(0.1), …).
     #[arg(long)]
@@ -93,15 +93,16 @@ pub fn run(args: PortArgs) -> anyhow::Result<ExitCode> {
     };
     let ported = port(&args.src, &opts)?;
     save(&ported, &args.output, args.force)?;
-    eprintln!("read:     {}", ported.read.join("; "));
-    eprintln!("inferred: {}", ported.inferred.join("; "));
+    let note = |s: String| super::term::note(&s);
+    note(format!("read:     {}", ported.read.join("; ")));
+    note(format!("inferred: {}", ported.inferred.join("; ")));
     if !ported.assumed.is_empty() {
-        eprintln!("assumed:  {}", ported.assumed.join("; "));
+        note(format!("assumed:  {}", ported.assumed.join("; ")));
     }
-    eprintln!(
+    note(format!(
         "wrote {} ({} tensors)",
         args.output.display(),
         ported.tensors.len()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }

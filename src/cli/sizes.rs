@@ -11,10 +11,10 @@ use sppnet::Rule;
 #[derive(Args)]
 pub struct SizesArgs {
     /// Pyramid levels.
-    #[arg(long, value_delimiter = ',', default_value = "4,2,1")]
+    #[arg(long, value_delimiter = ',', default_value = "4,2,1", value_parser = super::level)]
     levels: Vec<i64>,
     /// Largest map side listed.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(i64).range(1..=4096))]
     max: i64,
 }
 
@@ -68,6 +68,6 @@ pub fn run(args: SizesArgs) -> anyhow::Result<ExitCode> {
     if args.levels.is_empty() || args.levels.iter().any(|&n| n < 1) || args.max < 1 {
         anyhow::bail!("levels must be ≥ 1 and --max ≥ 1");
     }
-    super::print(&table(&args.levels, args.max))?;
+    super::term::print(&table(&args.levels, args.max))?;
     Ok(ExitCode::SUCCESS)
 }

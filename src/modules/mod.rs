@@ -106,6 +106,22 @@ pub trait Block: Module + Sized + 'static {
     }
 }
 
+/// The largest channel count, width or class count a config may ask for (2²⁰).
+pub const MAX_WIDTH: i64 = 1 << 20;
+/// The largest kernel, stride, dilation, padding, level, pool or repeat count (1024).
+pub const MAX_SMALL: i64 = 1024;
+
+/// Refuse `value` outside `lo..=hi`, naming the class and the field: configs are checked
+/// against sane limits before anything is built.
+pub fn within(class: &str, field: &str, value: i64, lo: i64, hi: i64) -> Result<()> {
+    if (lo..=hi).contains(&value) {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "{class} {field} must be in {lo}..={hi}, got {value}"
+    )))
+}
+
 /// Declares each class's file and type, and lists them in [`REGISTRY`].
 macro_rules! registry {
     ($($file:literal => $module:ident :: $ty:ident),* $(,)?) => {

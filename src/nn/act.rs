@@ -98,10 +98,10 @@ impl FromStr for Act {
         {
             let slope = arg.trim().trim_start_matches("negative_slope=");
             let slope = slope.split(',').next().unwrap_or("").trim();
-            return slope
-                .parse::<f64>()
-                .map(Act::LeakyReLU)
-                .map_err(|_| Error::Config(format!("bad LeakyReLU slope in `{s}`")));
+            return match slope.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(Act::LeakyReLU(v)),
+                _ => Err(Error::Config(format!("bad LeakyReLU slope in `{s}`"))),
+            };
         }
         Ok(match s {
             "SiLU" => Act::SiLU,

@@ -17,9 +17,9 @@ impl MaxPool2d {
     /// A pool of odd kernel `k` (even kernels change the map size, which the blocks' concat
     /// cannot take, in PyTorch as here).
     pub fn new(k: i64) -> Result<Self> {
-        if k < 1 || k % 2 == 0 {
+        if !(1..=1023).contains(&k) || k % 2 == 0 {
             return Err(Error::Config(format!(
-                "max-pool kernel {k} must be odd and ≥ 1"
+                "max-pool kernel {k} must be odd, from 1 to 1023"
             )));
         }
         Ok(Self { k })

@@ -107,11 +107,13 @@ fn torch_pool_len(a: i64, w: AxisWindow) -> std::result::Result<i64, String> {
             w.padding, w.kernel
         ));
     }
-    let out = (a + 2 * w.padding - w.kernel).div_euclid(w.stride) + 1;
+    // In i128: no side, however large, overflows.
+    let span = i128::from(a) + 2 * i128::from(w.padding) - i128::from(w.kernel);
+    let out = span.div_euclid(i128::from(w.stride)) + 1;
     if out < 1 {
         return Err(format!("the pool would have output length {out}"));
     }
-    Ok(out)
+    Ok(i64::try_from(out).unwrap_or(i64::MAX))
 }
 
 /// The window `rule` gives level `n` on an axis of length `a`, or why it cannot pool it.
@@ -125,13 +127,14 @@ pub fn axis_window(rule: Rule, a: i64, n: i64) -> std::result::Result<Option<Axi
     if a < 1 {
         return Err(format!("the axis has length {a}"));
     }
-    let k = (a + n - 1) / n;
+    // ceil(a/n), and k·n − a = (n − a mod n) mod n, written so that nothing overflows.
+    let k = (a - 1) / n + 1;
     let window = match rule {
         Rule::Adaptive => return Ok(None),
         Rule::Yueruchen => AxisWindow {
             kernel: k,
             stride: k,
-            padding: (k * n - a + 1) / 2,
+            padding: ((n - a % n) % n + 1) / 2,
         },
         Rule::Paper => AxisWindow {
             kernel: k,
@@ -174,7 +177,7 @@ pub fn nearest_accepted(rule: Rule, levels: &[i64], side: i64) -> (Option<i64>, 
     // Beyond max(n)² every rule accepts every level (window ≥ n ≥ twice the padding), so the
     // search upward always ends.
     let top = levels.iter().copied().max().unwrap_or(1).max(1);
-    let limit = side + top * top + top + 1;
+    let limit = side.saturating_add(top.saturating_mul(top).saturating_add(top + 1));
     let above = (side + 1..=limit).find(|&s| accepts(rule, levels, s));
     (below, above)
 }
@@ -232,8 +235,13 @@ fn misfit(
 }
 
 /// Length of the pooled vector for `channels` channels: `C · Σ n²`.
+/// Saturates at `i64::MAX` rather than overflowing.
 pub fn output_len(levels: &[i64], channels: i64) -> i64 {
-    channels * levels.iter().map(|n| n * n).sum::<i64>()
+    let bins = levels
+        .iter()
+        .map(|n| n.saturating_mul(*n))
+        .fold(0i64, i64::saturating_add);
+    channels.saturating_mul(bins)
 }
 
 /// Spatial pyramid pooling of an NCHW map into one fixed-length row per sample.

@@ -102,8 +102,14 @@ pub fn inspect(path: &Path) -> Result<Json> {
     globals.sort();
     globals.dedup();
     let dangerous = describe_flagged(&flagged_globals(p));
-    let mut out = json!({"format": "torch.save", "byteorder": format!("{:?}", archive.byteorder).to_lowercase(), "globals": globals, "dangerous_globals": dangerous});
-    let obj = out.as_object_mut().expect("object");
+    let mut obj = Map::new();
+    obj.insert("format".into(), json!("torch.save"));
+    obj.insert(
+        "byteorder".into(),
+        json!(format!("{:?}", archive.byteorder).to_lowercase()),
+    );
+    obj.insert("globals".into(), json!(globals));
+    obj.insert("dangerous_globals".into(), json!(dangerous));
     if let Some(m) = p.module(root) {
         obj.insert("module".into(), module_json(p, "", &m, 0, &mut 0));
     } else if let Some(sd) = p.state_dict(root) {
@@ -131,7 +137,7 @@ pub fn inspect(path: &Path) -> Result<Json> {
     } else {
         obj.insert("root".into(), Json::String(p.describe(root)));
     }
-    Ok(out)
+    Ok(Json::Object(obj))
 }
 
 /// The JSON of [`inspect`] as indented text.

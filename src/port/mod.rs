@@ -234,6 +234,7 @@ fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Res
     if records.is_empty() {
         return Err(Error::Config(format!("no tensor under `{module}.`")));
     }
+    check_views(&records)?;
     // Read (and so check) every storage before asking anything about the class.
     let tensors = records
         .iter()
@@ -266,6 +267,29 @@ fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Res
         inferred,
         assumed,
     })
+}
+
+/// Refuse views that would multiply the data: a ported file stores every tensor on its own, so
+/// thousands of views of one storage (which `torch.load` shares) would be written out whole.
+fn check_views(records: &[(String, torch_pickle::TensorRef)]) -> Result<()> {
+    let mut storages = std::collections::BTreeMap::new();
+    let mut views: u64 = 0;
+    for (name, t) in records {
+        let elt = t.storage.dtype.size() as u64;
+        let numel = t
+            .numel()
+            .map_err(|e| Error::InvalidInput(format!("tensor `{name}`: {e}")))?;
+        views = views.saturating_add(numel.saturating_mul(elt));
+        storages.insert(&t.storage.key, t.storage.numel.saturating_mul(elt));
+    }
+    let stored: u64 = storages.values().fold(0, |a, b| a.saturating_add(*b));
+    if views > stored.saturating_mul(4).saturating_add(64 << 20) {
+        return Err(Error::Limit(format!(
+            "{} tensors would hold {views} bytes, viewing {stored} bytes of storage (views that share storage would be written out whole)",
+            records.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Write a ported module as a self-describing safetensors file, atomically.

@@ -145,7 +145,7 @@ fn pool_refuses_bad_input_with_one_line() {
     );
     assert_fails(
         &["pool", s(&good), "-o", o, "--levels", "4,0"],
-        "levels must be ≥ 1",
+        "is not a pyramid level",
         &out,
     );
     assert_fails(

@@ -100,6 +100,10 @@ impl Pickle {
             Value::Int(i) => i.to_string(),
             Value::BigInt(_) => "<big int>".into(),
             Value::Float(f) => format!("{f:?}"),
+            Value::Str(s) if s.chars().count() > 200 => {
+                let head: String = s.chars().take(200).collect();
+                format!("{head:?}… ({} characters)", s.chars().count())
+            }
             Value::Str(s) => format!("{s:?}"),
             Value::Bytes(b) => format!("<{} bytes>", b.len()),
             Value::Node(id) => match &self.nodes[*id] {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
 use crate::error::{Error, Result};
-use crate::modules::{Assume, Block, Fuse, Module, Notes, Pickled, Shapes};
+use crate::modules::{within, Assume, Block, Fuse, Module, Notes, Pickled, Shapes, MAX_SMALL, MAX_WIDTH};
 use crate::nn::{Act, BatchNorm2d, Conv2d, Conv2dConfig, Scope};
 
 pub use super::conv_opts::{autopad, note_assumptions, ConvConfig, ConvOpts};
@@ -30,16 +30,18 @@ pub struct Conv {
 impl Conv {
     /// A randomly initialised `Conv(c1, c2, …)` in `s`.
     pub fn build(s: &Scope, c1: i64, c2: i64, cfg: &ConvConfig) -> Result<Self> {
-        let fields = [
-            ("c1", c1),
-            ("c2", c2),
-            ("k", cfg.k),
-            ("s", cfg.s),
-            ("g", cfg.g),
-            ("d", cfg.d),
-        ];
-        if let Some((name, v)) = fields.iter().find(|(_, v)| *v < 1) {
-            return Err(Error::Config(format!("Conv {name} must be ≥ 1, got {v}")));
+        for (name, v, hi) in [
+            ("c1", c1, MAX_WIDTH),
+            ("c2", c2, MAX_WIDTH),
+            ("g", cfg.g, MAX_WIDTH),
+            ("k", cfg.k, MAX_SMALL),
+            ("s", cfg.s, MAX_SMALL),
+            ("d", cfg.d, MAX_SMALL),
+        ] {
+            within("Conv", name, v, 1, hi)?;
+        }
+        if let Some(p) = cfg.p {
+            within("Conv", "p", p, 0, MAX_SMALL)?;
         }
         if c1 % cfg.g != 0 || c2 % cfg.g != 0 {
             return Err(Error::Config(format!(
@@ -47,11 +49,21 @@ impl Conv {
                 cfg.g
             )));
         }
+        if let Act::LeakyReLU(slope) = cfg.opts.act {
+            if !slope.is_finite() {
+                return Err(Error::Config(format!("LeakyReLU slope {slope} is not finite")));
+            }
+        }
         let padding = autopad(cfg.k, cfg.p, cfg.d);
-        if padding < 0 || cfg.opts.bn_eps.is_nan() || cfg.opts.bn_eps <= 0.0 {
+        let (eps, momentum) = (cfg.opts.bn_eps, cfg.opts.bn_momentum);
+        if !(eps.is_finite() && eps > 0.0) {
             return Err(Error::Config(format!(
-                "Conv padding {padding} / bn eps {} out of range",
-                cfg.opts.bn_eps
+                "Conv BatchNorm eps must be finite and above 0, got {eps}"
+            )));
+        }
+        if !(momentum.is_finite() && (0.0..=1.0).contains(&momentum)) {
+            return Err(Error::Config(format!(
+                "Conv BatchNorm momentum must be in 0..=1, got {momentum}"
             )));
         }
         let conv_cfg = Conv2dConfig {

@@ -3,7 +3,7 @@
 //! BatchNorm eps and momentum, fused or not) — and the helpers the SPP-family blocks share.
 
 use crate::error::{Error, Result};
-use crate::modules::{Assume, Conv, Notes, Pickled, Shapes};
+use crate::modules::{Assume, Conv, Notes, Pickled, Shapes, MAX_WIDTH};
 use crate::nn::{Act, Scope};
 
 /// Per-`Conv` settings that a checkpoint must record because the state_dict cannot: the
@@ -94,11 +94,14 @@ pub fn conv1x1(s: &Scope, c1: i64, c2: i64, opts: ConvOpts) -> Result<Conv> {
     )
 }
 
-/// Refuse a block whose channel counts are not all ≥ 1.
+/// Refuse a block whose channel counts are not all in 1..=[`MAX_WIDTH`].
 pub fn check_channels(block: &str, c1: i64, c2: i64, hidden: i64) -> Result<()> {
-    if c1 < 1 || c2 < 1 || hidden < 1 {
+    if [c1, c2, hidden]
+        .iter()
+        .any(|c| !(1..=MAX_WIDTH).contains(c))
+    {
         return Err(Error::Config(format!(
-            "{block}: c1 {c1}, c2 {c2} and hidden channels {hidden} must be ≥ 1"
+            "{block}: c1 {c1}, c2 {c2} and hidden channels {hidden} must be in 1..={MAX_WIDTH}"
         )));
     }
     Ok(())

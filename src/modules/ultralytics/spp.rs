@@ -7,7 +7,7 @@ use tch::Tensor;
 use super::conv_opts::{check_channels, conv1x1, note_assumptions};
 use crate::error::{Error, Result};
 use super::conv_opts::ConvOpts;
-use crate::modules::{Assume, Block, Conv, Fuse, Module, Notes, Pickled, Shapes};
+use crate::modules::{within, Assume, Block, Conv, Fuse, Module, Notes, Pickled, Shapes};
 use crate::nn::{Act, Scope};
 use crate::ops::maxpool::{cascade_steps, pyramid, MaxPool2d};
 
@@ -105,9 +105,7 @@ impl Block for Spp {
     fn new(s: &Scope, c: &SppConfig) -> Result<Self> {
         let c_ = c.c1 / 2;
         check_channels("SPP", c.c1, c.c2, c_)?;
-        if c.k.is_empty() {
-            return Err(Error::Config("SPP needs at least one pool kernel".into()));
-        }
+        within("SPP", "kernel count", c.k.len() as i64, 1, 64)?;
         let m = c
             .k
             .iter()

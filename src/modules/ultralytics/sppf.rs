@@ -6,9 +6,9 @@ use tch::Tensor;
 
 use super::conv_opts::{check_channels, conv1x1, note_assumptions};
 use super::spp::pool_kernel;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use super::conv_opts::ConvOpts;
-use crate::modules::{Assume, Block, Conv, Fuse, Module, Notes, Pickled, Shapes};
+use crate::modules::{within, Assume, Block, Conv, Fuse, Module, Notes, Pickled, Shapes, MAX_SMALL};
 use crate::nn::{Act, Scope};
 use crate::ops::MaxPool2d;
 
@@ -115,9 +115,7 @@ impl Block for Sppf {
     fn new(s: &Scope, c: &SppfConfig) -> Result<Self> {
         let c_ = c.c1 / 2;
         check_channels("SPPF", c.c1, c.c2, c_)?;
-        if c.n < 0 {
-            return Err(Error::Config(format!("SPPF n must be ≥ 0, got {}", c.n)));
-        }
+        within("SPPF", "n", c.n, 0, MAX_SMALL)?;
         Ok(Self {
             cv1: conv1x1(&s.sub("cv1"), c.c1, c_, c.cv1)?,
             cv2: conv1x1(&s.sub("cv2"), c_.saturating_mul(c.n.saturating_add(1)), c.c2, c.cv2)?,

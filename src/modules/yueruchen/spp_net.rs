@@ -7,7 +7,7 @@
 use tch::Tensor;
 
 use crate::error::{Error, Result};
-use crate::modules::{Assume, Block, Module, Notes, Pickled, Shapes};
+use crate::modules::{within, Assume, Block, Module, Notes, Pickled, Shapes, MAX_SMALL, MAX_WIDTH};
 use crate::nn::{leaky_relu, BatchNorm2d, Conv2d, Conv2dConfig, Linear, Scope};
 use crate::ops::pyramid::{self, Rule};
 
@@ -50,22 +50,20 @@ impl SppNetConfig {
         pyramid::output_len(&self.levels, 8 * self.ndf)
     }
 
-    /// Check that every size is positive and every level is at least 1.
+    /// Check that every size is within the limits ([`MAX_WIDTH`], [`MAX_SMALL`]): positive
+    /// widths, 1–64 levels of 1–1024 bins.
     pub fn validate(&self) -> Result<()> {
-        let sizes = [
+        for (name, v) in [
             ("input_nc", self.input_nc),
             ("ndf", self.ndf),
             ("hidden", self.hidden),
             ("classes", self.classes),
-        ];
-        if let Some((name, v)) = sizes.iter().find(|(_, v)| *v < 1) {
-            return Err(Error::Config(format!("SppNet {name} must be ≥ 1, got {v}")));
+        ] {
+            within("SppNet", name, v, 1, MAX_WIDTH)?;
         }
-        if self.levels.is_empty() || self.levels.iter().any(|&n| n < 1) {
-            return Err(Error::Config(format!(
-                "SppNet levels must be non-empty and ≥ 1, got {:?}",
-                self.levels
-            )));
+        within("SppNet", "levels count", self.levels.len() as i64, 1, 64)?;
+        for &n in &self.levels {
+            within("SppNet", "level", n, 1, MAX_SMALL)?;
         }
         Ok(())
     }

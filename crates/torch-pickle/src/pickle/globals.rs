@@ -105,12 +105,16 @@ impl Parser<'_> {
             }
             ("_codecs", "encode") => match items.first() {
                 // bytes pickled at protocol 2 by Python 3: latin-1 code points are the bytes.
-                Some(Value::Str(s)) => Value::Bytes(
-                    s.chars()
-                        .map(|c| c as u32 as u8)
-                        .collect::<Vec<u8>>()
-                        .into(),
-                ),
+                Some(Value::Str(s)) => {
+                    let s = s.clone();
+                    self.charge(s.len() / 16)?;
+                    Value::Bytes(
+                        s.chars()
+                            .map(|c| c as u32 as u8)
+                            .collect::<Vec<u8>>()
+                            .into(),
+                    )
+                }
                 _ => self.object(&func, items),
             },
             ("copyreg", "_reconstructor") => {

@@ -184,7 +184,10 @@ impl<'a> Parser<'a> {
     }
 
     fn le<const N: usize>(&mut self) -> Result<[u8; N]> {
-        Ok(self.take(N)?.try_into().expect("N bytes"))
+        let bytes = self.take(N)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(bytes);
+        Ok(out)
     }
 
     fn len32(&mut self) -> Result<usize> {
@@ -218,10 +221,14 @@ impl<'a> Parser<'a> {
 
     fn pop(&mut self) -> Result<Value> {
         let floor = self.marks.last().copied().unwrap_or(0);
-        if self.stack.len() <= floor {
-            return self.err("stack underflow");
+        match self.stack.pop() {
+            Some(v) if self.stack.len() >= floor => Ok(v),
+            Some(v) => {
+                self.stack.push(v);
+                self.err("stack underflow")
+            }
+            None => self.err("stack underflow"),
         }
-        Ok(self.stack.pop().expect("checked"))
     }
 
     fn top_id(&self) -> Result<NodeId> {
@@ -281,16 +288,18 @@ impl<'a> Parser<'a> {
     }
 
     fn string(&mut self, bytes: &[u8]) -> Result<Value> {
+        self.charge(bytes.len() / 16)?;
         match std::str::from_utf8(bytes) {
             Ok(s) => Ok(Value::Str(s.into())),
             Err(_) => self.err("string is not UTF-8"),
         }
     }
 
-    fn global(&mut self, module: &str, name: &str) -> Value {
+    fn global(&mut self, module: &str, name: &str) -> Result<Value> {
+        self.charge((module.len() + name.len()) / 16)?;
         let module = python3_module(module).to_string();
         self.out.globals.push((module.clone(), name.to_string()));
-        self.node(Node::Global(module, name.to_string()))
+        Ok(self.node(Node::Global(module, name.to_string())))
     }
 
     /// Record how a global value is used (nothing for values that are not globals).

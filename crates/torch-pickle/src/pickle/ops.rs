@@ -151,8 +151,7 @@ impl Parser<'_> {
                 b'd' => {
                     let items = self.pop_mark()?;
                     let v = self.node(Node::Dict(vec![]));
-                    let Value::Node(id) = v else { unreachable!() };
-                    self.set_items(id, items)?;
+                    self.set_items(self.out.nodes.len() - 1, items)?;
                     self.push(v);
                 }
                 0x8f => {
@@ -188,7 +187,7 @@ impl Parser<'_> {
                 b'c' => {
                     let module = self.line()?;
                     let name = self.line()?;
-                    let v = self.global(module, name);
+                    let v = self.global(module, name)?;
                     self.push(v);
                 }
                 0x93 => {
@@ -197,7 +196,7 @@ impl Parser<'_> {
                     let (Value::Str(m), Value::Str(n)) = (module, name) else {
                         return self.err("STACK_GLOBAL needs two strings");
                     };
-                    let v = self.global(&m, &n);
+                    let v = self.global(&m, &n)?;
                     self.push(v);
                 }
                 b'R' => {
@@ -231,7 +230,7 @@ impl Parser<'_> {
                     let module = self.line()?.to_string();
                     let name = self.line()?.to_string();
                     let args = self.pop_mark()?;
-                    let cls = self.global(&module, &name);
+                    let cls = self.global(&module, &name)?;
                     self.record_use(&cls, Use::Called);
                     let v = self.object(&cls, args);
                     self.push(v);
