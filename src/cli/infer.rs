@@ -30,14 +30,14 @@ pub struct InferArgs {
     #[arg(long)]
     half: bool,
     /// Most images of one size per forward pass.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
-    batch_size: u16,
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_size: u64,
     /// Most pixels an image may have; larger ones are reported and skipped before decoding.
     #[arg(long, default_value_t = DEFAULT_MAX_PIXELS, value_parser = clap::value_parser!(u64).range(1..))]
     max_pixels: u64,
     /// Classes reported per image (SppNet).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
-    top_k: u32,
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    top_k: u64,
     /// Report the fixed-length pooled vector instead of classes (SppNet).
     #[arg(long)]
     features: bool,
@@ -159,7 +159,11 @@ pub fn run(args: InferArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
     let start = Instant::now();
     // A batch holds at most 16 Mpx (and --batch-size images), so many large images are not
     // stacked into one huge tensor.
-    for batch in buckets(&sizes, usize::from(args.batch_size), 16_000_000) {
+    for batch in buckets(
+        &sizes,
+        usize::try_from(args.batch_size).unwrap_or(usize::MAX),
+        16_000_000,
+    ) {
         let mut ok = Vec::new();
         let mut xs = Vec::new();
         for &i in &batch {
@@ -224,7 +228,7 @@ fn report(
                     obj.insert("features_len".into(), json!(o.tensor.numel()));
                     format!("{} features", o.tensor.numel())
                 } else if classifier {
-                    let top = top_k(&o.tensor, args.top_k as usize)?;
+                    let top = top_k(&o.tensor, usize::try_from(args.top_k).unwrap_or(usize::MAX))?;
                     obj.insert(
                         "top_k".into(),
                         Value::Array(

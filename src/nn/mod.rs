@@ -207,6 +207,23 @@ fn torch_default_init(fan_in: i64) -> Init {
 /// # Shapes
 /// Any shape, unchanged.
 pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor> {
+    leaky_relu_impl(x, slope)
+}
+
+/// [`leaky_relu`] of a tensor the caller gives up: at PyTorch's default slope it runs in place
+/// (the same kernel, so the same bits), saving one copy of a large feature map.
+///
+/// # Shapes
+/// Any shape, unchanged.
+pub fn leaky_relu_owned(mut x: Tensor, slope: f64) -> Result<Tensor> {
+    if slope == 0.01 {
+        let _ = x.f_leaky_relu_()?;
+        return Ok(x);
+    }
+    leaky_relu_impl(&x, slope)
+}
+
+fn leaky_relu_impl(x: &Tensor, slope: f64) -> Result<Tensor> {
     if slope == 0.01 {
         return Ok(x.f_leaky_relu()?);
     }

@@ -16,7 +16,7 @@ use torch_pickle::walk::{find_root, Root, Source};
 use torch_pickle::zip::FileAt;
 use torch_pickle::Archive;
 
-use self::torch::{pickle_error, to_tensor};
+use self::torch::{pickle_error, to_tensor, Storages};
 use crate::error::{Error, Result};
 use crate::io::{self, open_regular, read_at, read_safetensors, write_safetensors};
 use crate::model::{expected_shapes, meta, spec_from_shapes};
@@ -236,10 +236,12 @@ fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Res
     }
     check_views(&records)?;
     // Read (and so check) every storage before asking anything about the class.
+    let mut storages = Storages::default();
     let tensors = records
         .iter()
-        .map(|(k, t)| Ok((k.clone(), to_tensor(&archive, k, t)?)))
+        .map(|(k, t)| Ok((k.clone(), to_tensor(&archive, &mut storages, k, t)?)))
         .collect::<Result<Vec<_>>>()?;
+    drop(storages);
     let spec = match view {
         Some(m) if opts.class.is_none() => {
             let shapes = Shapes::new(tensors.iter().map(|(k, t)| (k.clone(), t.size())));

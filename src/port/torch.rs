@@ -31,22 +31,46 @@ pub fn pickle_error(path: &std::path::Path, e: torch_pickle::Error) -> Error {
     }
 }
 
-/// Materialise one tensor record: its storage (bounds- and CRC-checked by the reader), byte
-/// swapped when the archive is big-endian, viewed with the record's offset, size and stride,
-/// then made contiguous. Views and shared storages give exactly what `torch.load` gives.
-pub fn to_tensor<S: ReadAt>(archive: &Archive<S>, name: &str, t: &TensorRef) -> Result<Tensor> {
+/// Storages already read, by key: each storage of an archive is read (and CRC-checked) once,
+/// however many tensors view it.
+#[derive(Debug, Default)]
+pub struct Storages(std::collections::BTreeMap<String, Tensor>);
+
+impl Storages {
+    fn get<S: ReadAt>(
+        &mut self,
+        archive: &Archive<S>,
+        t: &TensorRef,
+        kind: tch::Kind,
+    ) -> Result<Tensor> {
+        if let Some(s) = self.0.get(&t.storage.key) {
+            return Ok(s.shallow_clone());
+        }
+        let bad = |why: String| Error::InvalidInput(format!("storage `{}`: {why}", t.storage.key));
+        let mut bytes = archive.tensor_storage(t).map_err(|e| bad(e.to_string()))?;
+        let elt = t.storage.dtype.size();
+        if archive.byteorder == ByteOrder::Big && elt > 1 {
+            bytes.chunks_exact_mut(elt).for_each(|c| c.reverse());
+        }
+        let numel = i64::try_from(t.storage.numel).map_err(|_| bad("size overflows".into()))?;
+        let s = Tensor::f_from_data_size(&bytes, &[numel], kind)?;
+        self.0.insert(t.storage.key.clone(), s.shallow_clone());
+        Ok(s)
+    }
+}
+
+/// Materialise one tensor record: its storage (bounds- and CRC-checked by the reader, read once
+/// through `storages`), byte swapped when the archive is big-endian, viewed with the record's
+/// offset, size and stride, then copied into a tensor of its own (a view never keeps a whole
+/// shared storage alive). Views and shared storages give exactly what `torch.load` gives.
+pub fn to_tensor<S: ReadAt>(
+    archive: &Archive<S>,
+    storages: &mut Storages,
+    name: &str,
+    t: &TensorRef,
+) -> Result<Tensor> {
     let bad = |why: String| Error::InvalidInput(format!("tensor `{name}`: {why}"));
     let kind = kind_of(t.storage.dtype).ok_or_else(|| bad("storage dtype not supported".into()))?;
-    let bytes = archive.tensor_storage(t).map_err(|e| bad(e.to_string()))?;
-    let elt = t.storage.dtype.size();
-    let numel = t.storage.numel as i64;
-    let storage = if archive.byteorder == ByteOrder::Big && elt > 1 {
-        let mut swapped = bytes;
-        swapped.chunks_exact_mut(elt).for_each(|c| c.reverse());
-        Tensor::f_from_data_size(&swapped, &[numel], kind)?
-    } else {
-        Tensor::f_from_data_size(&bytes, &[numel], kind)?
-    };
     let to_i64 = |v: &[u64]| {
         v.iter()
             .map(|&x| i64::try_from(x).map_err(|_| bad("size overflows".into())))
@@ -54,10 +78,14 @@ pub fn to_tensor<S: ReadAt>(archive: &Archive<S>, name: &str, t: &TensorRef) -> 
     };
     let (shape, stride) = (to_i64(&t.shape)?, to_i64(&t.stride)?);
     let offset = i64::try_from(t.offset).map_err(|_| bad("offset overflows".into()))?;
+    let storage = storages
+        .get(archive, t, kind)
+        .map_err(|e| bad(e.to_string()))?;
     if t.numel().map_err(|e| bad(e.to_string()))? == 0 {
         return Ok(Tensor::f_zeros(&shape, (kind, tch::Device::Cpu))?);
     }
-    Ok(storage
-        .f_as_strided(shape.as_slice(), stride.as_slice(), offset)?
-        .f_contiguous()?)
+    let view = storage.f_as_strided(shape.as_slice(), stride.as_slice(), offset)?;
+    let mut own = Tensor::f_empty(shape.as_slice(), (kind, tch::Device::Cpu))?;
+    own.f_copy_(&view)?;
+    Ok(own)
 }

@@ -226,12 +226,12 @@ fn big_endian_archives_are_converted() {
     let (Root::StateDict(sd), _) = find_root(&archive.pickle, Source::Model).unwrap() else {
         panic!("a state_dict")
     };
-    let f = to_tensor(&archive, "f", &sd[0].1).unwrap();
+    let f = to_tensor(&archive, &mut Default::default(), "f", &sd[0].1).unwrap();
     // Column-major view (stride [1, 2]) of [1.5, -2, 3.25, 4].
     assert_eq!(
         Vec::<f32>::try_from(f.flatten(0, -1)).unwrap(),
         [1.5, 3.25, -2.0, 4.0]
     );
-    let l = to_tensor(&archive, "l", &sd[1].1).unwrap();
+    let l = to_tensor(&archive, &mut Default::default(), "l", &sd[1].1).unwrap();
     assert_eq!(Vec::<i64>::try_from(l).unwrap(), [7, -9]);
 }

@@ -122,7 +122,7 @@ fn torch_save_files_port_bitwise() {
     let want = read_safetensors(dir.join("views.ref.safetensors")).unwrap();
     assert_eq!(sd.len(), want.tensors.len());
     for (k, t) in &sd {
-        let got = to_tensor(&archive, k, t).unwrap();
+        let got = to_tensor(&archive, &mut Default::default(), k, t).unwrap();
         assert!(
             common::compare(&got, want.get(k).unwrap()).bitwise,
             "views.pt `{k}`"

@@ -209,31 +209,38 @@ pub struct Flagged {
 /// Every global of `p` outside the allow-list, sorted by name; `known_classes` are qualified
 /// class names the caller trusts as module classes (never when they are called).
 pub fn flagged_globals(p: &Pickle, known_classes: &[&str]) -> Vec<Flagged> {
-    let mut uses: BTreeMap<String, Vec<Use>> = BTreeMap::new();
+    let mut uses: BTreeMap<(&str, &str), Vec<Use>> = BTreeMap::new();
     for (m, n) in &p.globals {
-        uses.entry(format!("{m}.{n}")).or_default();
+        uses.entry((m, n)).or_default();
     }
     for (m, n, how) in &p.uses {
-        let u = uses.entry(format!("{m}.{n}")).or_default();
+        let u = uses.entry((m, n)).or_default();
         if !u.contains(how) {
             u.push(*how);
         }
     }
     uses.into_iter()
-        .filter(|(name, how)| {
-            let allowed = TORCH_WEIGHTS_ONLY.contains(&name.as_str())
-                || DATA_CONSTRUCTORS.contains(&name.as_str());
+        .filter_map(|((module, name), mut how)| {
+            let full = format!("{module}.{name}");
+            let allowed = TORCH_WEIGHTS_ONLY.contains(&full.as_str())
+                || DATA_CONSTRUCTORS.contains(&full.as_str());
+            // A dotted attribute path after the module (protocol 4 resolves `torch` +
+            // `os.system` by getattr) is never a class name.
             let class_like = !how.contains(&Use::Called)
-                && (MODULE_NAMESPACES.iter().any(|ns| name.starts_with(ns))
-                    || known_classes.contains(&name.as_str()));
-            !(allowed || class_like)
-        })
-        .map(|(name, mut how)| {
+                && !name.contains('.')
+                && (MODULE_NAMESPACES.iter().any(|ns| full.starts_with(ns))
+                    || known_classes.contains(&full.as_str()));
+            if allowed || class_like {
+                return None;
+            }
             if how.is_empty() {
                 how.push(Use::Named);
             }
             how.sort();
-            Flagged { name, uses: how }
+            Some(Flagged {
+                name: full,
+                uses: how,
+            })
         })
         .collect()
 }

@@ -5,7 +5,8 @@
 //!
 //! Anything that could make two readers see different contents is refused: duplicate entry
 //! names, a local header whose name differs from the central directory's, overlapping entries,
-//! and bytes after the end record (a second, hidden archive).
+//! and a central directory that does not end at the end record (offsets of another archive,
+//! appended or prepended).
 
 use std::collections::HashSet;
 
@@ -136,9 +137,9 @@ impl<S: ReadAt> Zip<S> {
                 "no end-of-central-directory record (truncated, or not a zip archive)",
             ))?;
         let comment = u64::from(u16_at(&tail, at + 20)?);
-        if tail_start + at as u64 + 22 + comment != size {
+        if tail_start + at as u64 + 22 + comment > size {
             return Err(Error::Zip(
-                "bytes after the end-of-central-directory record (a second archive?)",
+                "the end-of-central-directory comment runs past the end of the file",
             ));
         }
         let mut count = u64::from(u16_at(&tail, at + 10)?);

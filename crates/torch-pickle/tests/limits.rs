@@ -178,6 +178,26 @@ fn globals_are_flagged_by_allow_list() {
         (f[0].name.as_str(), f[0].uses.clone()),
         ("antigravity.x", vec![Use::Named])
     );
+    // Escaped text opcodes are decoded as Python decodes them; dotted names are attribute paths.
+    let escaped = Pk::new()
+        .raw(b"Vos\n")
+        .raw(b"Vsys\\u0074em\n")
+        .raw(&[0x93])
+        .raw(b"S'x'\n")
+        .raw(&[0x85])
+        .reduce()
+        .stop();
+    let f = flagged_globals(&parse(&escaped.0).unwrap(), &[]);
+    assert_eq!(f[0].name, "os.system");
+    let dotted = Pk::new()
+        .str("torch.nn.modules.conv")
+        .str("F.os.system")
+        .raw(&[0x93])
+        .raw(b")")
+        .raw(&[0x81])
+        .stop();
+    let f = flagged_globals(&parse(&dotted.0).unwrap(), &[]);
+    assert_eq!(f[0].name, "torch.nn.modules.conv.F.os.system");
     // Protocol-2 names are read as Python 3 reads them.
     let old = call("__builtin__", "eval");
     assert_eq!(

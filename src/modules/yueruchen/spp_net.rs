@@ -8,7 +8,7 @@ use tch::Tensor;
 
 use crate::error::{Error, Result};
 use crate::modules::{within, Assume, Block, Module, Notes, Pickled, Shapes, MAX_SMALL, MAX_WIDTH};
-use crate::nn::{leaky_relu, BatchNorm2d, Conv2d, Conv2dConfig, Linear, Scope};
+use crate::nn::{leaky_relu, leaky_relu_owned, BatchNorm2d, Conv2d, Conv2dConfig, Linear, Scope};
 use crate::ops::pyramid::{self, Rule};
 
 /// Configuration of [`SppNet`]. `Default` matches upstream (`ndf=64`, levels `[4,2,1]`,
@@ -137,11 +137,12 @@ impl SppNet {
     /// `[N, input_nc, H, W]` → `[N, Σn² · 8ndf]`.
     pub fn pool_features(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let plans = self.plan(x)?;
-        let x = leaky_relu(&self.conv1.forward(x)?, 0.2)?;
-        let x = leaky_relu(&self.BN1.forward_t(&self.conv2.forward(&x)?, train)?, 0.01)?;
-        let x = leaky_relu(&self.BN2.forward_t(&self.conv3.forward(&x)?, train)?, 0.01)?;
-        let x = self.conv4.forward(&x)?;
-        pyramid::pool_planned(&x, &self.config.levels, &plans)
+        // Reassigned, not shadowed: each feature map is freed as soon as the next exists.
+        let mut y = leaky_relu(&self.conv1.forward(x)?, 0.2)?;
+        y = leaky_relu_owned(self.BN1.forward_t(&self.conv2.forward(&y)?, train)?, 0.01)?;
+        y = leaky_relu_owned(self.BN2.forward_t(&self.conv3.forward(&y)?, train)?, 0.01)?;
+        y = self.conv4.forward(&y)?;
+        pyramid::pool_planned(&y, &self.config.levels, &plans)
     }
 }
 

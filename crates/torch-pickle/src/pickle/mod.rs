@@ -14,6 +14,7 @@
 
 mod globals;
 mod ops;
+mod text;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -197,6 +198,15 @@ impl<'a> Parser<'a> {
     fn len64(&mut self) -> Result<usize> {
         let n = u64::from_le_bytes(self.le()?);
         usize::try_from(n).or_else(|_| self.err("length does not fit in memory"))
+    }
+
+    fn line_bytes(&mut self) -> Result<&'a [u8]> {
+        let rest = &self.data[self.pos..];
+        let Some(n) = rest.iter().position(|&b| b == b'\n') else {
+            return self.err("unterminated text line");
+        };
+        self.pos += n + 1;
+        Ok(&rest[..n])
     }
 
     fn line(&mut self) -> Result<&'a str> {

@@ -88,13 +88,19 @@ impl Parser<'_> {
                     self.push(Value::Float(v));
                 }
                 b'S' => {
-                    let l = self.line()?;
-                    let s = l.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
-                    self.push(Value::Str(s.into()));
+                    // Python: a quoted repr, `codecs.escape_decode`d, then decoded (torch.load
+                    // passes encoding='utf-8').
+                    let l = self.line_bytes()?;
+                    let v = super::text::quoted_string(l).or_else(|e| self.err(e))?;
+                    let v = self.string(&v)?;
+                    self.push(v);
                 }
                 b'V' => {
-                    let l = self.line()?;
-                    self.push(Value::Str(l.into()));
+                    // Python: raw-unicode-escape (`\uXXXX`, `\UXXXXXXXX`; other bytes latin-1).
+                    let l = self.line_bytes()?;
+                    let v = super::text::raw_unicode_escape(l).or_else(|e| self.err(e))?;
+                    self.charge(v.len() / 16)?;
+                    self.push(Value::Str(v.into()));
                 }
                 b'T' | b'U' | b'B' | b'C' | 0x8e | 0x96 => {
                     let n = match op {
