@@ -12,7 +12,7 @@ use crate::tensor::TensorRef;
 pub const MAX_DEPTH: usize = 64;
 
 /// Most module visits one walk makes (ultralytics' largest detectors have ~1 000 modules).
-pub const MAX_VISITS: usize = 200_000;
+pub const MAX_VISITS: usize = 50_000;
 
 /// Count one visit against [`MAX_VISITS`].
 pub fn visit(visits: &mut usize) -> Result<()> {
