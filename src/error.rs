@@ -57,6 +57,10 @@ pub enum Error {
         count: i64,
     },
 
+    /// A model uses classes that have no port: every one of them, with where it sits.
+    #[error("the model uses {}", unsupported_text(.0))]
+    Unsupported(Vec<(String, String)>),
+
     /// A pickled module's class has no port in the registry.
     #[error("class `{class}` has no sppnet port ({known}){}", holds_text(.holds))]
     NoPort {
@@ -150,12 +154,55 @@ impl Error {
     }
 }
 
+fn unsupported_text(classes: &[(String, String)]) -> String {
+    let mut by_class: Vec<(String, Vec<String>)> = Vec::new();
+    for (path, class) in classes {
+        match by_class.iter_mut().find(|(c, _)| c == class) {
+            Some((_, paths)) => paths.push(path.clone()),
+            None => by_class.push((class.clone(), vec![path.clone()])),
+        }
+    }
+    let listed: Vec<String> = by_class
+        .iter()
+        .map(|(c, p)| format!("`{c}` ({})", p.join(", ")))
+        .collect();
+    format!(
+        "{} class(es) sppnet does not implement: {}",
+        by_class.len(),
+        listed.join(", ")
+    )
+}
+
 fn holds_text(holds: &[(String, String)]) -> String {
-    if holds.is_empty() {
+    const SHOWN: usize = 6;
+    // The outermost ported modules only (not their own sub-modules), containers left out.
+    let top: Vec<&(String, String)> = holds
+        .iter()
+        .filter(|(_, c)| {
+            !matches!(
+                c.as_str(),
+                "Sequential" | "ModuleList" | "Conv2d" | "Identity"
+            )
+        })
+        .filter(|(p, _)| {
+            !holds.iter().any(|(q, c)| {
+                c != "Sequential" && c != "ModuleList" && p.starts_with(&format!("{q}."))
+            })
+        })
+        .collect();
+    if top.is_empty() {
         return String::new();
     }
-    let listed: Vec<String> = holds.iter().map(|(p, c)| format!("{p} ({c})")).collect();
-    format!("; it holds {}", listed.join(", "))
+    let listed: Vec<String> = top
+        .iter()
+        .take(SHOWN)
+        .map(|(p, c)| format!("{p} ({c})"))
+        .collect();
+    let more = match top.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    format!("; it holds {}{more}", listed.join(", "))
 }
 
 /// libtorch errors carry a C++ backtrace after the first line; users need the first line.

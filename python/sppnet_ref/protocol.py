@@ -28,6 +28,7 @@ SUITES = {
     "blocks": ("ultra", "blocks"),
     "models": ("ultra", "models"),
     "torch_files": ("torch_files", "torch_files"),
+    "detectors": ("detectors", "detectors"),
 }
 
 

@@ -40,8 +40,8 @@ pub struct PortArgs {
     /// Dotted path of the module to port, e.g. `model.9` (ultralytics: the SPPF layer).
     #[arg(long)]
     module: Option<String>,
-    /// auto (from the metadata, the pickled class or the keys), or a registered class name:
-    /// sppnet, conv, spp, sppf, sppelan.
+    /// auto (from the metadata, the pickled class or the keys), or a registered class name
+    /// (sppnet, conv, sppf, detection_model, …; an unknown name lists them all).
     #[arg(long, default_value = "auto")]
     arch: String,
     /// Which weights of a training checkpoint.

@@ -11,6 +11,8 @@
 //! `registry!` list below. Nothing else names classes: metadata, porting, `forward`, `fuse`,
 //! `infer` and the CLI all go through [`registry`].
 
+pub mod child;
+pub mod composite;
 pub mod registry;
 pub mod source;
 
@@ -24,6 +26,7 @@ use tch::Tensor;
 use crate::error::{Error, Result};
 use crate::nn::Scope;
 
+pub use child::{Child, Flow};
 pub use registry::{by_class, by_name, ClassMatch, Entry, Spec};
 pub use source::{Assume, Notes, Pickled, Shapes};
 
@@ -46,6 +49,16 @@ pub trait Module: fmt::Debug {
                 xs.len()
             ))),
         }
+    }
+
+    /// Run the module as a layer of a model graph: one tensor in (or, for a layer that reads
+    /// several earlier layers, a list), one tensor or a tuple out. The default runs
+    /// [`Module::forward_t`] or [`Module::forward_many`].
+    fn forward_flow(&self, input: &Flow, train: bool) -> Result<Flow> {
+        Ok(Flow::One(match input {
+            Flow::One(x) => self.forward_t(x, train)?,
+            other => self.forward_many(&other.tensors()?, train)?,
+        }))
     }
 
     /// The channels of its NCHW input, where it has one fixed number.
@@ -101,8 +114,8 @@ pub trait Block: Module + Sized + 'static {
     }
 
     /// The configuration after [`Fuse::fold`] (the fused layout); unchanged by default.
-    fn fused(config: &Self::Config) -> Self::Config {
-        config.clone()
+    fn fused(config: &Self::Config) -> Result<Self::Config> {
+        Ok(config.clone())
     }
 }
 
@@ -138,6 +151,12 @@ macro_rules! registry {
 /// What the ultralytics classes' `Conv`s are built from, and helpers they share.
 #[path = "ultralytics/conv_opts.rs"]
 pub mod conv_opts;
+/// The Detect head's arithmetic (anchors, decoding, top-k).
+#[path = "ultralytics/head_ops.rs"]
+pub mod head_ops;
+/// The forward patterns ultralytics' blocks share.
+#[path = "ultralytics/patterns.rs"]
+pub mod patterns;
 
 registry! {
     "yueruchen/spp_net.rs" => spp_net::SppNet,
@@ -146,4 +165,37 @@ registry! {
     "ultralytics/sppf.rs" => sppf::Sppf,
     "ultralytics/sppelan.rs" => sppelan::SppElan,
     "torch/identity.rs" => identity::Identity,
+    "torch/sequential.rs" => sequential::Sequential,
+    "torch/conv2d.rs" => conv2d::Conv2dBlock,
+    "torch/conv_transpose2d.rs" => conv_transpose2d::ConvTranspose2d,
+    "torch/upsample.rs" => upsample::Upsample,
+    "ultralytics/dwconv.rs" => dwconv::DwConv,
+    "ultralytics/concat.rs" => concat::Concat,
+    "ultralytics/bottleneck.rs" => bottleneck::Bottleneck,
+    "ultralytics/rep_bottleneck.rs" => rep_bottleneck::RepBottleneck,
+    "ultralytics/c2.rs" => c2::C2,
+    "ultralytics/c2f.rs" => c2f::C2f,
+    "ultralytics/c3k2.rs" => c3k2::C3k2,
+    "ultralytics/c2f_cib.rs" => c2f_cib::C2fCib,
+    "ultralytics/c3.rs" => c3::C3,
+    "ultralytics/c3k.rs" => c3k::C3k,
+    "ultralytics/rep_csp.rs" => rep_csp::RepCsp,
+    "ultralytics/rep_ncspelan4.rs" => rep_ncspelan4::RepNcspElan4,
+    "ultralytics/elan1.rs" => elan1::Elan1,
+    "ultralytics/aconv.rs" => aconv::AConv,
+    "ultralytics/adown.rs" => adown::ADown,
+    "ultralytics/scdown.rs" => scdown::SCDown,
+    "ultralytics/rep_conv.rs" => rep_conv::RepConv,
+    "ultralytics/rep_vggdw.rs" => rep_vggdw::RepVggDw,
+    "ultralytics/cib.rs" => cib::Cib,
+    "ultralytics/attention.rs" => attention::Attention,
+    "ultralytics/psa_block.rs" => psa_block::PsaBlock,
+    "ultralytics/psa.rs" => psa::Psa,
+    "ultralytics/c2psa.rs" => c2psa::C2Psa,
+    "ultralytics/cb_linear.rs" => cb_linear::CbLinear,
+    "ultralytics/cb_fuse.rs" => cb_fuse::CbFuse,
+    "ultralytics/dfl.rs" => dfl::Dfl,
+    "ultralytics/detect.rs" => detect::Detect,
+    "ultralytics/v10_detect.rs" => v10_detect::V10Detect,
+    "ultralytics/detection_model.rs" => detection_model::DetectionModel,
 }

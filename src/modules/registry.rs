@@ -59,7 +59,7 @@ fn from_shapes<T: Block>(
         .transpose()
 }
 fn fused<T: Block>(c: &Value) -> Result<Value> {
-    to_json(&T::fused(&parse::<T>(c)?))
+    to_json(&T::fused(&parse::<T>(c)?)?)
 }
 
 impl Entry {
@@ -121,6 +121,18 @@ impl PartialEq for Entry {
 /// Every registered name, for messages.
 pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|e| e.name).collect()
+}
+
+/// Registered class names for a message: all of them when few, else the first ones and a count.
+pub fn known_text(classes: &[&str]) -> String {
+    const SHOWN: usize = 8;
+    match classes.len() {
+        n if n <= SHOWN => format!("sppnet implements {}", classes.join(", ")),
+        n => format!(
+            "sppnet implements {n} classes: {}, …",
+            classes[..SHOWN].join(", ")
+        ),
+    }
 }
 
 /// The entry called `name` (case-insensitive).
@@ -248,8 +260,47 @@ impl Spec {
     }
 }
 
+/// Configs longer than this are summarised by [`Spec`]'s `Display`.
+const SHOWN: usize = 300;
+
 impl fmt::Display for Spec {
+    /// The class and its config, or, for a long config (a whole model), the class and the
+    /// sub-modules it holds, counted by class.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.class(), self.config)
+        let text = self.config.to_string();
+        if text.len() <= SHOWN {
+            return write!(f, "{} {text}", self.class());
+        }
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        count_children(&self.config, &mut counts);
+        let total: usize = counts.iter().map(|(_, n)| n).sum();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let listed: Vec<String> = counts.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+        write!(
+            f,
+            "{} of {total} modules ({})",
+            self.class(),
+            listed.join(", ")
+        )
+    }
+}
+
+/// Count the `{"class": …, "config": …}` children in a config, by upstream class name.
+fn count_children(v: &Value, counts: &mut Vec<(String, usize)>) {
+    match v {
+        Value::Object(map) => {
+            if let (Some(Value::String(name)), Some(_)) = (map.get("class"), map.get("config")) {
+                let class = by_name(name)
+                    .map_or(name.as_str(), |e| e.class())
+                    .to_string();
+                match counts.iter_mut().find(|(c, _)| *c == class) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((class, 1)),
+                }
+            }
+            map.values().for_each(|v| count_children(v, counts));
+        }
+        Value::Array(items) => items.iter().for_each(|v| count_children(v, counts)),
+        _ => {}
     }
 }

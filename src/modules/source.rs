@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use torch_pickle::walk::Module as PickledModule;
-use torch_pickle::{Node, Pickle, Value};
+use torch_pickle::{Node, Pickle, TensorRef, Value};
 
 use crate::error::{Error, Result};
 use crate::nn::Act;
@@ -65,12 +65,22 @@ pub struct Assume {
     pub act: Option<Act>,
 }
 
+/// Reads the values of a tensor a pickle refers to (its storage), as f64.
+pub type TensorReader<'p> = &'p dyn Fn(&TensorRef) -> Option<Vec<f64>>;
+
 /// A pickled module seen through its class, attributes, children and tensor shapes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Pickled<'p> {
     module: PickledModule<'p>,
     pickle: &'p Pickle,
     shapes: Shapes,
+    reader: Option<TensorReader<'p>>,
+}
+
+impl std::fmt::Debug for Pickled<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pickled({})", self.qualified())
+    }
 }
 
 impl<'p> Pickled<'p> {
@@ -80,7 +90,93 @@ impl<'p> Pickled<'p> {
             module,
             pickle,
             shapes,
+            reader: None,
         }
+    }
+
+    /// The same view, able to read tensor attributes' values through `reader`.
+    pub fn with_reader(mut self, reader: TensorReader<'p>) -> Self {
+        self.reader = Some(reader);
+        self
+    }
+
+    /// The values of a tensor attribute (such as a model's `stride`), when a reader was given.
+    pub fn tensor_values(&self, name: &str) -> Option<Vec<f64>> {
+        let t = self.pickle.tensor(self.attr(name)?)?;
+        (self.reader?)(t)
+    }
+
+    /// The items of a list or tuple attribute, as JSON-like values (ints, floats, strings).
+    pub fn list(&self, name: &str) -> Option<Vec<&'p Value>> {
+        match self.pickle.node_of(self.attr(name)?)? {
+            Node::List(items) | Node::Tuple(items) => Some(items.iter().collect()),
+            _ => None,
+        }
+    }
+
+    /// An attribute as JSON (dicts, lists, tuples, strings, numbers, bools, `None`; anything else
+    /// described as text), at most `budget` values in all and 32 levels deep.
+    pub fn json(&self, name: &str, budget: usize) -> Option<serde_json::Value> {
+        let mut left = budget;
+        Some(self.to_json(self.attr(name)?, &mut left, 0))
+    }
+
+    fn to_json(&self, v: &'p Value, left: &mut usize, depth: usize) -> serde_json::Value {
+        use serde_json::Value as J;
+        if *left == 0 || depth > 32 {
+            return J::Null;
+        }
+        *left -= 1;
+        match v {
+            Value::None => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.to_string()),
+            other => match self.pickle.node_of(other) {
+                Some(Node::List(items) | Node::Tuple(items)) => J::Array(
+                    items
+                        .iter()
+                        .map(|i| self.to_json(i, left, depth + 1))
+                        .collect(),
+                ),
+                Some(Node::Dict(pairs)) => J::Object(
+                    pairs
+                        .iter()
+                        .map(|(k, v)| {
+                            let key = match k {
+                                Value::Str(s) => s.to_string(),
+                                Value::Int(i) => i.to_string(),
+                                other => self.pickle.describe(other),
+                            };
+                            (key, self.to_json(v, left, depth + 1))
+                        })
+                        .collect(),
+                ),
+                _ => J::String(self.pickle.describe(other)),
+            },
+        }
+    }
+
+    /// The string keys and values of a dict attribute (`names`), values described as text.
+    pub fn str_dict(&self, name: &str) -> Option<Vec<(String, String)>> {
+        let d = self.pickle.dict(self.attr(name)?)?;
+        Some(
+            d.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Value::Str(s) => s.to_string(),
+                        Value::Int(i) => i.to_string(),
+                        other => self.pickle.describe(other),
+                    };
+                    let val = match v {
+                        Value::Str(s) => s.to_string(),
+                        other => self.pickle.describe(other),
+                    };
+                    (key, val)
+                })
+                .collect(),
+        )
     }
 
     /// The class name without its module (`SPPF`).
@@ -170,7 +266,7 @@ impl<'p> Pickled<'p> {
             .children()
             .into_iter()
             .find(|(k, _)| *k == name)
-            .map(|(_, m)| Pickled::new(self.pickle, m, self.shapes.under(name)))
+            .map(|(_, m)| self.below(m, name))
     }
 
     /// The child module called `name`, or an error naming what is there.
@@ -189,7 +285,16 @@ impl<'p> Pickled<'p> {
         self.module
             .children()
             .into_iter()
-            .map(|(k, m)| (k, Pickled::new(self.pickle, m, self.shapes.under(k))))
+            .map(|(k, m)| (k, self.below(m, k)))
             .collect()
+    }
+
+    fn below(&self, m: PickledModule<'p>, name: &str) -> Pickled<'p> {
+        Pickled {
+            module: m,
+            pickle: self.pickle,
+            shapes: self.shapes.under(name),
+            reader: self.reader,
+        }
     }
 }

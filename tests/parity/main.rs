@@ -5,6 +5,7 @@
 mod common;
 
 mod cascade;
+mod detectors;
 mod golden;
 mod pool;
 mod porting;

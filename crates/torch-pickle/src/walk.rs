@@ -333,10 +333,7 @@ pub fn find_root(p: &Pickle, source: Source) -> Result<(Root<'_>, String)> {
             p.describe(root)
         )));
     };
-    let wanted = match source {
-        Source::Model => "model",
-        Source::Ema => "ema",
-    };
+    let wanted = "ema";
     let keys: Vec<&str> = if source == Source::Ema {
         vec!["ema"]
     } else {
@@ -355,7 +352,8 @@ pub fn find_root(p: &Pickle, source: Source) -> Result<(Root<'_>, String)> {
         if let Some(sd) = p.state_dict(v) {
             return Ok((Root::StateDict(sd), key.into()));
         }
-        if key == wanted && matches!(v, Value::None) {
+        // ultralytics' own loader takes `ema or model`: a trainer's last.pt has `model: None`.
+        if key == wanted && source == Source::Ema && matches!(v, Value::None) {
             return Err(Error::Structure(format!(
                 "the checkpoint's `{key}` is None (try --source model)"
             )));

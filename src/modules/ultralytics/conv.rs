@@ -283,9 +283,9 @@ impl Block for Conv {
         }))
     }
 
-    fn fused(c: &ConvBlockConfig) -> ConvBlockConfig {
+    fn fused(c: &ConvBlockConfig) -> Result<ConvBlockConfig> {
         let mut f = *c;
         f.conv.opts = c.conv.opts.fused();
-        f
+        Ok(f)
     }
 }

@@ -162,12 +162,12 @@ impl Block for Spp {
         }))
     }
 
-    fn fused(c: &SppConfig) -> SppConfig {
-        SppConfig {
+    fn fused(c: &SppConfig) -> Result<SppConfig> {
+        Ok(SppConfig {
             cv1: c.cv1.fused(),
             cv2: c.cv2.fused(),
             ..c.clone()
-        }
+        })
     }
 }
 

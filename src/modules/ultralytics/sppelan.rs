@@ -144,11 +144,11 @@ impl Block for SppElan {
         }))
     }
 
-    fn fused(c: &SppElanConfig) -> SppElanConfig {
-        SppElanConfig {
+    fn fused(c: &SppElanConfig) -> Result<SppElanConfig> {
+        Ok(SppElanConfig {
             cv1: c.cv1.fused(),
             cv5: c.cv5.fused(),
             ..c.clone()
-        }
+        })
     }
 }

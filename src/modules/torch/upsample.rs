@@ -1,0 +1,106 @@
+//! `torch.nn.Upsample` in `nearest` mode, with a scale factor (`nn.Upsample(None, 2,
+//! "nearest")` in every ultralytics yaml) or a fixed size: the same libtorch kernel
+//! (`upsample_nearest2d`) with the same scales, so the output is PyTorch's bit for bit.
+
+use serde::{Deserialize, Serialize};
+use tch::Tensor;
+
+use crate::error::{Error, Result};
+use crate::modules::{Block, Module, Notes, Pickled, MAX_SMALL};
+use crate::nn::Scope;
+use crate::tensor::check_nchw;
+
+/// `nn.Upsample(size=None, scale_factor=None, mode='nearest')`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpsampleConfig {
+    /// Output size `[H, W]`, when fixed.
+    #[serde(default)]
+    pub size: Option<Vec<i64>>,
+    /// Scale factor (both axes).
+    #[serde(default)]
+    pub scale_factor: Option<f64>,
+    /// Interpolation mode: only `nearest`.
+    #[serde(default = "nearest")]
+    pub mode: String,
+}
+
+fn nearest() -> String {
+    "nearest".into()
+}
+
+/// `nn.Upsample` (nearest).
+#[derive(Debug)]
+pub struct Upsample {
+    /// Settings.
+    pub config: UpsampleConfig,
+}
+
+impl Module for Upsample {
+    /// `F.interpolate(x, size, scale_factor, mode='nearest')`.
+    ///
+    /// # Shapes
+    /// `[N, C, H, W]` → `[N, C, ⌊H·s⌋, ⌊W·s⌋]` or `[N, C, size…]`.
+    fn forward_t(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
+        let d = check_nchw(x, "the Upsample input")?;
+        let (h, w) = (d.h, d.w);
+        match (&self.config.size, self.config.scale_factor) {
+            (Some(size), _) => Ok(x.f_upsample_nearest2d(size.as_slice(), None, None)?),
+            (None, Some(s)) => {
+                let out = [(h as f64 * s).floor() as i64, (w as f64 * s).floor() as i64];
+                Ok(x.f_upsample_nearest2d(out, Some(s), Some(s))?)
+            }
+            (None, None) => Err(Error::Config("Upsample has neither size nor scale_factor".into())),
+        }
+    }
+
+    fn in_channels(&self) -> Option<i64> {
+        None
+    }
+}
+
+impl Block for Upsample {
+    type Config = UpsampleConfig;
+    const NAME: &'static str = "upsample";
+    const CLASSES: &'static [&'static str] = &["torch.nn.modules.upsampling.Upsample"];
+
+    fn new(_s: &Scope, c: &UpsampleConfig) -> Result<Self> {
+        if c.mode != "nearest" {
+            return Err(Error::Config(format!(
+                "Upsample mode `{}` is not supported (only nearest)",
+                c.mode
+            )));
+        }
+        match (&c.size, c.scale_factor) {
+            (Some(size), _) if size.len() != 2 || size.iter().any(|&v| !(1..=1 << 16).contains(&v)) => {
+                Err(Error::Config(format!("Upsample size must be [H, W] within 1..=65536, got {size:?}")))
+            }
+            (None, Some(s)) if !(s.is_finite() && s > 0.0 && s <= MAX_SMALL as f64) => Err(
+                Error::Config(format!("Upsample scale_factor must be in (0, {MAX_SMALL}], got {s}")),
+            ),
+            (None, None) => Err(Error::Config("Upsample needs a size or a scale_factor".into())),
+            _ => Ok(Self { config: c.clone() }),
+        }
+    }
+
+    fn from_pickle(m: &Pickled<'_>, _notes: &mut Notes) -> Result<UpsampleConfig> {
+        let size = m.ints("size").or_else(|| m.int("size").map(|s| vec![s, s]));
+        let scale_factor = m.float("scale_factor").or_else(|| {
+            let both = m.ints("scale_factor")?;
+            (both.windows(2).all(|w| w[0] == w[1])).then(|| both.first().map(|&v| v as f64))?
+        });
+        if m.bool("align_corners") == Some(true) {
+            return Err(Error::Config("Upsample with align_corners is not supported".into()));
+        }
+        if m.bool("recompute_scale_factor") == Some(true) {
+            return Err(Error::Config(
+                "Upsample with recompute_scale_factor=True is not supported".into(),
+            ));
+        }
+        Ok(UpsampleConfig {
+            size,
+            scale_factor,
+            mode: m.str("mode").unwrap_or("nearest").to_string(),
+        })
+    }
+}

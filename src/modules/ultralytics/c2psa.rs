@@ -1,0 +1,19 @@
+//! ultralytics `C2PSA` (`block.py`, 8.4.190; YOLO11, YOLO26): split, a Sequential of
+//! `PSABlock`s on one half, concatenated, `cv2`.
+
+use crate::modules::composite::composite;
+use crate::modules::patterns::{chain, split_attend};
+
+composite! {
+    /// `C2PSA(c1, c2, n=1, e=0.5)`.
+    ///
+    /// # Shapes
+    /// `[N, c1, H, W]` → `[N, c1, H, W]`.
+    C2Psa, C2PsaConfig, "c2psa", ["ultralytics.nn.modules.block.C2PSA"],
+    one { cv1, cv2 }, list { m }, attrs { c: i64 = 0 },
+    input = cv1,
+    check(c) { crate::modules::within("C2PSA", "c", c.c, 1, crate::modules::MAX_WIDTH)?; },
+    forward(self, x, train) {
+        split_attend(self.cv1.as_ref(), self.cv2.as_ref(), self.c, x, train, |b| chain(&self.m, b, train))
+    }
+}

@@ -1,0 +1,17 @@
+//! ultralytics `C3k` (`block.py`, 8.4.190): `cv3(cat((m(cv1(x)), cv2(x)), 1))`, `m` a
+//! Sequential of bottlenecks.
+
+use crate::modules::composite::composite;
+use crate::modules::patterns::csp;
+
+composite! {
+    /// `C3k(c1, c2, n=1, shortcut=True, g=1, e=0.5, k=3) (inside C3k2)`.
+    ///
+    /// # Shapes
+    /// `[N, c1, H, W]` → `[N, c2, H, W]`.
+    C3k, C3kConfig, "c3k", ["ultralytics.nn.modules.block.C3k"],
+    one { cv1, cv2, cv3 }, list { m }, attrs {},
+    input = cv1,
+    check(c) {},
+    forward(self, x, train) { csp(self.cv1.as_ref(), self.cv2.as_ref(), self.cv3.as_ref(), &self.m, x, train) }
+}

@@ -1,0 +1,270 @@
+//! ultralytics `Detect` (`nn/modules/head.py`, 8.4.190): the detection head of YOLOv3 to YOLO26 —
+//! per level a box branch (`cv2`) and a class branch (`cv3`), optionally a one-to-one copy of
+//! both (`one2one_cv2`, `one2one_cv3`: YOLO26, YOLOv10), DFL (or none, `reg_max = 1`), anchor
+//! decoding, and the end-to-end head's top-k.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tch::Tensor;
+
+use super::head_ops::{dist2bbox, make_anchors, topk};
+use crate::error::{Error, Result};
+use crate::modules::child::{build_list, fused_list, list_fusable};
+use crate::modules::composite::attr_or;
+use crate::modules::{within, Block, Child, Fuse, Module, Notes, Pickled, MAX_WIDTH};
+use crate::nn::Scope;
+
+/// `Detect(nc=80, reg_max=16, end2end=False, ch=())`, as built (its branches as children) and
+/// the attributes its forward reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectConfig {
+    /// Classes.
+    pub nc: i64,
+    /// DFL bins per box side (1: raw distances, YOLO26).
+    #[serde(default = "sixteen")]
+    pub reg_max: i64,
+    /// Stride of each level (`8, 16, 32`).
+    pub stride: Vec<f64>,
+    /// Box branch per level (absent after an end-to-end fuse).
+    #[serde(default)]
+    pub cv2: Option<Vec<Child>>,
+    /// Class branch per level (absent after an end-to-end fuse).
+    #[serde(default)]
+    pub cv3: Option<Vec<Child>>,
+    /// One-to-one box branch (end-to-end heads; absent after a one-to-many fuse).
+    #[serde(default)]
+    pub one2one_cv2: Option<Vec<Child>>,
+    /// One-to-one class branch.
+    #[serde(default)]
+    pub one2one_cv3: Option<Vec<Child>>,
+    /// `DFL(reg_max)`, or `nn.Identity` when `reg_max` is 1.
+    pub dfl: Child,
+    /// Upstream's `_end2end`: use the one-to-one branch (with `max_det` top-k) instead of the
+    /// one-to-many one (whose output then goes through NMS).
+    #[serde(default)]
+    pub end2end: bool,
+    /// Detections the end-to-end head keeps.
+    #[serde(default = "three_hundred")]
+    pub max_det: i64,
+    /// Class-agnostic top-k (end-to-end head).
+    #[serde(default)]
+    pub agnostic_nms: bool,
+    /// Corner boxes instead of centre-size from the one-to-many head.
+    #[serde(default)]
+    pub xyxy: bool,
+}
+
+fn sixteen() -> i64 {
+    16
+}
+fn three_hundred() -> i64 {
+    300
+}
+
+impl DetectConfig {
+    /// Upstream's `end2end` property: a one-to-one branch, chosen (`_end2end`) or the only one
+    /// left.
+    pub fn is_end2end(&self) -> bool {
+        self.one2one_cv2.is_some() && (self.end2end || self.cv2.is_none())
+    }
+
+    /// The branch called `name` (`cv2`, `cv3`, `one2one_cv2`, `one2one_cv3`).
+    pub fn branch(&self, name: &str) -> &Option<Vec<Child>> {
+        match name {
+            "cv2" => &self.cv2,
+            "cv3" => &self.cv3,
+            "one2one_cv2" => &self.one2one_cv2,
+            _ => &self.one2one_cv3,
+        }
+    }
+}
+
+/// `Detect`.
+#[derive(Debug)]
+pub struct Detect {
+    /// Settings.
+    pub config: DetectConfig,
+    /// `cv2`, `cv3` (or the one-to-one pair, whichever the forward uses).
+    pub heads: [Vec<Box<dyn Module>>; 2],
+    /// The field names of `heads` (`cv2`/`cv3` or `one2one_cv2`/`one2one_cv3`).
+    pub names: [&'static str; 2],
+    /// `dfl`.
+    pub dfl: Box<dyn Module>,
+    /// Drops the branch the forward does not use, as upstream's `Detect.fuse`.
+    drop: Option<&'static [&'static str]>,
+}
+
+impl Detect {
+    /// The forward on the levels' feature maps.
+    ///
+    /// # Shapes
+    /// `[B, chᵢ, Hᵢ, Wᵢ]`… → `[B, 4 + nc, A]` (boxes as centre-size in input pixels, then class
+    /// probabilities), or `[B, min(max_det, A), 6]` for an end-to-end head.
+    pub fn detect(&self, xs: &[&Tensor], train: bool) -> Result<Tensor> {
+        if train {
+            return Err(Error::InvalidInput(
+                "Detect in training mode returns raw branch outputs, which sppnet does not produce".into(),
+            ));
+        }
+        let c = &self.config;
+        let nl = self.heads[0].len();
+        if xs.len() != nl {
+            return Err(Error::InvalidInput(format!("Detect has {nl} levels, got {} inputs", xs.len())));
+        }
+        let bs = xs[0].size().first().copied().unwrap_or(0);
+        let run = |head: &[Box<dyn Module>], width: i64| -> Result<Tensor> {
+            let parts = head
+                .iter()
+                .zip(xs)
+                .map(|(m, x)| Ok(m.forward_t(x, false)?.f_view([bs, width, -1])?))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Tensor::f_cat(&parts, -1)?)
+        };
+        let boxes = run(&self.heads[0], 4 * c.reg_max)?;
+        let scores = run(&self.heads[1], c.nc)?;
+        let (anchors, strides) = make_anchors(xs, &c.stride)?;
+        let end2end = c.is_end2end();
+        let distances = self.dfl.forward_t(&boxes, false)?;
+        let dbox = dist2bbox(&distances, &anchors.f_unsqueeze(0)?, !end2end && !c.xyxy)?.f_mul(&strides)?;
+        let y = Tensor::f_cat(&[dbox, scores.f_sigmoid()?], 1)?;
+        if end2end {
+            return topk(&y.f_permute([0, 2, 1])?, c.nc, c.max_det, c.agnostic_nms);
+        }
+        Ok(y)
+    }
+}
+
+impl Module for Detect {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.detect(&[x], train)
+    }
+
+    fn forward_many(&self, xs: &[&Tensor], train: bool) -> Result<Tensor> {
+        self.detect(xs, train)
+    }
+
+    fn in_channels(&self) -> Option<i64> {
+        None
+    }
+
+    fn fusable(&self) -> Vec<(String, &dyn Fuse)> {
+        let mut units: Vec<(String, &dyn Fuse)> = Vec::new();
+        if self.drop.is_some() {
+            units.push((String::new(), self as &dyn Fuse));
+        }
+        for (name, head) in self.names.iter().zip(&self.heads) {
+            units.extend(list_fusable(&format!("{name}."), head));
+        }
+        units
+    }
+}
+
+impl Fuse for Detect {
+    fn fold(&self, prefix: &str, sd: &mut BTreeMap<String, Tensor>) -> Result<()> {
+        for name in self.drop.unwrap_or_default() {
+            let dropped = format!("{prefix}{name}.");
+            sd.retain(|k, _| !k.starts_with(&dropped));
+        }
+        Ok(())
+    }
+}
+
+fn list(m: &Pickled<'_>, name: &str, notes: &mut Notes) -> Result<Option<Vec<Child>>> {
+    m.try_child(name)
+        .map(|c| Child::list_from_pickle(&c, notes))
+        .transpose()
+}
+
+impl Block for Detect {
+    type Config = DetectConfig;
+    const NAME: &'static str = "detect";
+    const CLASSES: &'static [&'static str] = &["ultralytics.nn.modules.head.Detect"];
+
+    fn new(s: &Scope, c: &DetectConfig) -> Result<Self> {
+        within("Detect", "nc", c.nc, 1, MAX_WIDTH)?;
+        within("Detect", "reg_max", c.reg_max, 1, 1024)?;
+        within("Detect", "max_det", c.max_det, 1, MAX_WIDTH)?;
+        if c.stride.is_empty() || c.stride.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(Error::Config(format!("Detect strides {:?} must be positive", c.stride)));
+        }
+        let end2end = c.is_end2end();
+        let names = match end2end {
+            true => ["one2one_cv2", "one2one_cv3"],
+            false => ["cv2", "cv3"],
+        };
+        let (Some(boxes), Some(classes)) = (c.branch(names[0]), c.branch(names[1])) else {
+            return Err(Error::Config(format!("Detect has no {} / {} branch", names[0], names[1])));
+        };
+        if boxes.len() != c.stride.len() || classes.len() != c.stride.len() {
+            return Err(Error::Config(format!(
+                "Detect has {} strides for {} box and {} class branches",
+                c.stride.len(),
+                boxes.len(),
+                classes.len()
+            )));
+        }
+        let has_other = match end2end {
+            true => c.cv2.is_some() || c.cv3.is_some(),
+            false => c.one2one_cv2.is_some() || c.one2one_cv3.is_some(),
+        };
+        let drop: Option<&'static [&'static str]> = match (has_other, end2end) {
+            (false, _) => None,
+            (true, true) => Some(&["cv2", "cv3"]),
+            (true, false) => Some(&["one2one_cv2", "one2one_cv3"]),
+        };
+        // The unused branch is built too (its weights are in the state_dict), but never run.
+        for name in drop.unwrap_or_default() {
+            if let Some(list) = c.branch(name) {
+                let _unused = build_list(&s.sub(name), list)?;
+            }
+        }
+        Ok(Self {
+            heads: [build_list(&s.sub(names[0]), boxes)?, build_list(&s.sub(names[1]), classes)?],
+            names,
+            dfl: c.dfl.build(&s.sub("dfl"))?,
+            config: c.clone(),
+            drop,
+        })
+    }
+
+    fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<DetectConfig> {
+        let stride = m.tensor_values("stride").ok_or_else(|| {
+            Error::Config("Detect has no readable `stride` tensor".into())
+        })?;
+        Ok(DetectConfig {
+            nc: m.int("nc").ok_or_else(|| Error::Config("Detect has no `nc`".into()))?,
+            reg_max: attr_or(m, "reg_max", 16, notes),
+            stride,
+            cv2: list(m, "cv2", notes)?,
+            cv3: list(m, "cv3", notes)?,
+            one2one_cv2: list(m, "one2one_cv2", notes)?,
+            one2one_cv3: list(m, "one2one_cv3", notes)?,
+            dfl: Child::from_pickle(&m.child("dfl")?, notes)?,
+            end2end: m.bool("_end2end").unwrap_or(false),
+            max_det: m.int("max_det").unwrap_or(300),
+            agnostic_nms: m.bool("agnostic_nms").unwrap_or(false),
+            xyxy: m.bool("xyxy").unwrap_or(false),
+        })
+    }
+
+    fn fused(c: &DetectConfig) -> Result<DetectConfig> {
+        let fl = |l: &Option<Vec<Child>>| l.as_deref().map(fused_list).transpose();
+        let mut f = DetectConfig {
+            cv2: fl(&c.cv2)?,
+            cv3: fl(&c.cv3)?,
+            one2one_cv2: fl(&c.one2one_cv2)?,
+            one2one_cv3: fl(&c.one2one_cv3)?,
+            ..c.clone()
+        };
+        if f.one2one_cv2.is_some() || f.one2one_cv3.is_some() {
+            if c.is_end2end() {
+                (f.cv2, f.cv3) = (None, None);
+            } else {
+                (f.one2one_cv2, f.one2one_cv3) = (None, None);
+            }
+        }
+        Ok(f)
+    }
+}

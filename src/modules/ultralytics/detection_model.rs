@@ -1,0 +1,259 @@
+//! ultralytics `DetectionModel` (`nn/tasks.py`, 8.4.190): the layers of a YOLO detector under
+//! `model.<i>`, each reading the previous layer or the saved outputs of earlier ones (`f`),
+//! run as `BaseModel._predict_once` runs them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tch::Tensor;
+
+use crate::error::{Error, Result};
+use crate::modules::{Block, Child, Flow, Fuse, Module, Notes, Pickled};
+use crate::nn::Scope;
+
+/// Where a layer reads from (upstream's `f`): `-1` the previous layer, `j < -1` the layer
+/// `i + j`, `j ≥ 0` layer `j`; a list passes several (Concat, Detect, CBFuse).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum From {
+    /// One input.
+    One(i64),
+    /// Several inputs, in order.
+    Many(Vec<i64>),
+}
+
+/// One layer: its index `i`, where it reads from `f`, and the module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    /// Index (upstream's `i`).
+    pub i: i64,
+    /// Inputs (upstream's `f`).
+    pub f: From,
+    /// The module.
+    pub module: Child,
+}
+
+/// A `DetectionModel`: its layers and the attributes a detector needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionModelConfig {
+    /// The layers (`model.<i>`).
+    pub layers: Vec<Layer>,
+    /// The layers whose outputs later layers read.
+    pub save: Vec<i64>,
+    /// The model's strides (the head's levels).
+    pub stride: Vec<f64>,
+    /// Classes.
+    pub nc: i64,
+    /// Class names by index.
+    #[serde(default)]
+    pub names: BTreeMap<i64, String>,
+    /// The model's yaml (as upstream keeps it), when known.
+    #[serde(default)]
+    pub yaml: Option<Value>,
+}
+
+impl DetectionModelConfig {
+    /// The layer index `j` of layer `idx` reads (`-1` excluded), checked.
+    fn source(idx: usize, j: i64) -> Result<usize> {
+        let k = if j < 0 { idx as i64 + j } else { j };
+        usize::try_from(k)
+            .ok()
+            .filter(|&k| k < idx)
+            .ok_or_else(|| Error::Config(format!("layer {idx} reads layer {j}, which does not come before it")))
+    }
+
+    /// The head's config (the last layer), when it is a Detect.
+    pub fn head(&self) -> Option<super::detect::DetectConfig> {
+        let m = &self.layers.last()?.module;
+        m.config_as::<super::detect::Detect>()
+            .or_else(|| m.config_as::<super::v10_detect::V10Detect>())
+    }
+}
+
+/// `DetectionModel`.
+#[derive(Debug)]
+pub struct DetectionModel {
+    /// The layers, built.
+    pub layers: Vec<Box<dyn Module>>,
+    /// Where each reads from.
+    pub from: Vec<From>,
+    /// Which outputs are kept for later layers.
+    pub save: Vec<bool>,
+    in_channels: Option<i64>,
+}
+
+impl DetectionModel {
+    /// `_predict_once`: every layer in turn, keeping the outputs later layers read.
+    pub fn run(&self, x: &Tensor, train: bool) -> Result<Flow> {
+        let mut saved: Vec<Option<Flow>> = Vec::with_capacity(self.layers.len());
+        let mut cur = Flow::One(x.shallow_clone());
+        let get = |saved: &[Option<Flow>], idx: usize, j: i64| -> Result<Flow> {
+            let k = DetectionModelConfig::source(idx, j)?;
+            saved.get(k).and_then(Option::as_ref).map(Flow::share).ok_or_else(|| {
+                Error::Config(format!("layer {idx} reads layer {k}, which is not saved"))
+            })
+        };
+        for (idx, (layer, from)) in self.layers.iter().zip(&self.from).enumerate() {
+            let input = match from {
+                From::One(-1) => cur,
+                From::One(j) => get(&saved, idx, *j)?,
+                From::Many(js) => Flow::List(
+                    js.iter()
+                        .map(|&j| if j == -1 { Ok(cur.share()) } else { get(&saved, idx, j) })
+                        .collect::<Result<_>>()?,
+                ),
+            };
+            cur = layer.forward_flow(&input, train)?;
+            saved.push(self.save[idx].then(|| cur.share()));
+        }
+        Ok(cur)
+    }
+}
+
+impl Module for DetectionModel {
+    /// The model's first output in eval mode: `[B, 4 + nc, A]` for a Detect head, the
+    /// end-to-end `[B, max_det, 6]` for end-to-end heads.
+    ///
+    /// # Shapes
+    /// `[B, 3, H, W]` (H, W multiples of the largest stride) → as the head.
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        match self.run(x, train)? {
+            Flow::One(t) => Ok(t),
+            Flow::Tuple(mut t) if !t.is_empty() => Ok(t.swap_remove(0)),
+            _ => Err(Error::InvalidInput("the model's last layer gave no tensor".into())),
+        }
+    }
+
+    fn in_channels(&self) -> Option<i64> {
+        self.in_channels
+    }
+
+    fn fusable(&self) -> Vec<(String, &dyn Fuse)> {
+        crate::modules::child::list_fusable("model.", &self.layers)
+    }
+}
+
+impl Block for DetectionModel {
+    type Config = DetectionModelConfig;
+    const NAME: &'static str = "detection_model";
+    const CLASSES: &'static [&'static str] = &[
+        "ultralytics.nn.tasks.DetectionModel",
+        "ultralytics.nn.tasks.YOLOv10DetectionModel",
+    ];
+
+    fn new(s: &Scope, c: &DetectionModelConfig) -> Result<Self> {
+        if c.layers.is_empty() || c.layers.len() > 4096 {
+            return Err(Error::Config(format!("a model needs 1 to 4096 layers, got {}", c.layers.len())));
+        }
+        let save: Vec<bool> = (0..c.layers.len() as i64).map(|i| c.save.contains(&i)).collect();
+        for (idx, layer) in c.layers.iter().enumerate() {
+            if layer.i != idx as i64 {
+                return Err(Error::Config(format!("layer {idx} says it is layer {}", layer.i)));
+            }
+            let reads = match &layer.f {
+                From::One(j) => vec![*j],
+                From::Many(js) => js.clone(),
+            };
+            for j in reads.into_iter().filter(|&j| j != -1) {
+                let k = DetectionModelConfig::source(idx, j)?;
+                if !save[k] {
+                    return Err(Error::Config(format!("layer {idx} reads layer {k}, which `save` does not keep")));
+                }
+            }
+        }
+        let root = s.sub("model");
+        let layers = c
+            .layers
+            .iter()
+            .map(|l| l.module.build(&root.sub(&l.i.to_string())))
+            .collect::<Result<Vec<_>>>()?;
+        let in_channels = c
+            .layers
+            .iter()
+            .zip(&layers)
+            .take_while(|(l, _)| l.f == From::One(-1))
+            .find(|(l, m)| m.in_channels().is_some() || l.module.class != "identity")
+            .and_then(|(_, m)| m.in_channels());
+        Ok(Self {
+            layers,
+            from: c.layers.iter().map(|l| l.f.clone()).collect(),
+            save,
+            in_channels,
+        })
+    }
+
+    fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<DetectionModelConfig> {
+        let seq = m.child("model")?;
+        let (mut layers, mut missing) = (Vec::new(), Vec::new());
+        for (idx, (name, layer)) in seq.children().into_iter().enumerate() {
+            if name != idx.to_string() {
+                return Err(Error::Config(format!("model layer {idx} is named `{name}`")));
+            }
+            let f = match layer.ints("f") {
+                Some(js) => From::Many(js),
+                None => From::One(layer.int("f").unwrap_or(-1)),
+            };
+            let i = layer.int("i").unwrap_or(idx as i64);
+            match Child::from_pickle(&layer, notes) {
+                Ok(module) => layers.push(Layer { i, f, module }),
+                Err(Error::NoPort { class, .. }) => missing.push((format!("model.{idx}"), class)),
+                Err(e) => return Err(Error::Config(format!("model.{idx} ({}): {e}", layer.class()))),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Error::Unsupported(missing));
+        }
+        let head = layers.last().and_then(|l| {
+            l.module
+                .config_as::<super::detect::Detect>()
+                .or_else(|| l.module.config_as::<super::v10_detect::V10Detect>())
+        });
+        let stride = m.tensor_values("stride").or_else(|| head.as_ref().map(|h| h.stride.clone()));
+        let save = m.ints("save").unwrap_or_else(|| {
+            notes.push("DetectionModel has no `save`: every layer's output is kept".into());
+            (0..layers.len() as i64).collect()
+        });
+        Ok(DetectionModelConfig {
+            save,
+            stride: stride.ok_or_else(|| Error::Config("DetectionModel has no stride".into()))?,
+            nc: m
+                .int("nc")
+                .or_else(|| head.as_ref().map(|h| h.nc))
+                .ok_or_else(|| Error::Config("DetectionModel has no `nc`".into()))?,
+            names: names(m, notes),
+            yaml: m.json("yaml", 100_000),
+            layers,
+        })
+    }
+
+    fn fused(c: &DetectionModelConfig) -> Result<DetectionModelConfig> {
+        let layers = c
+            .layers
+            .iter()
+            .map(|l| Ok(Layer { module: l.module.fused()?, ..l.clone() }))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DetectionModelConfig { layers, ..c.clone() })
+    }
+}
+
+/// `names` as a dict `{index: name}` (or an old list of names).
+fn names(m: &Pickled<'_>, notes: &mut Notes) -> BTreeMap<i64, String> {
+    if let Some(pairs) = m.str_dict("names") {
+        return pairs
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+            .collect();
+    }
+    if let Some(Value::Array(items)) = m.json("names", 100_000) {
+        return items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i as i64, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+            .collect();
+    }
+    notes.push("DetectionModel has no `names`: classes are numbered".into());
+    BTreeMap::new()
+}

@@ -1,0 +1,189 @@
+//! ultralytics `RepConv` (`conv.py`, 8.4.190; YOLOv9's RepCSP): a 3×3 and a 1×1 `Conv` summed,
+//! then SiLU; `fuse` merges them into one 3×3 `nn.Conv2d` with upstream's own formula
+//! (`gamma / sqrt(var + eps)`, not the `rsqrt` of `Conv`'s fusion).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tch::Tensor;
+
+use super::conv_opts::ConvOpts;
+use crate::error::{Error, Result};
+use crate::modules::conv2d::{Conv2dBlock, Conv2dBlockConfig};
+use crate::modules::{Block, Child, Conv, Fuse, Module, Notes, Pickled};
+use crate::nn::{Act, Scope};
+
+/// `RepConv(c1, c2, k=3, s=1, p=1, g=1, d=1, act=True, bn=False)`: `conv1` (3×3) and `conv2`
+/// (1×1) `Conv`s with `act=False`, or, fused, one `nn.Conv2d` `conv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepConvConfig {
+    /// The 3×3 branch (unfused).
+    #[serde(default)]
+    pub conv1: Option<Child>,
+    /// The 1×1 branch (unfused).
+    #[serde(default)]
+    pub conv2: Option<Child>,
+    /// The merged convolution (fused).
+    #[serde(default)]
+    pub conv: Option<Child>,
+    /// The activation (upstream's `RepConv.default_act`, SiLU).
+    #[serde(default)]
+    pub act: Act,
+}
+
+/// The two layouts.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per module; boxing buys nothing
+pub enum RepConvBranches {
+    /// `conv1`, `conv2`.
+    Unfused(Conv, Conv),
+    /// `conv`.
+    Fused(Conv2dBlock),
+}
+
+/// `RepConv`.
+#[derive(Debug)]
+pub struct RepConv {
+    /// The branches.
+    pub branches: RepConvBranches,
+    /// The activation.
+    pub act: Act,
+}
+
+impl Module for RepConv {
+    /// `act(conv1(x) + conv2(x) + 0)` (the `+ 0` is upstream's absent identity branch; it
+    /// turns −0 into +0, so it is kept), or `act(conv(x))` fused.
+    ///
+    /// # Shapes
+    /// `[N, c1, H, W]` → `[N, c2, H / s, W / s]`.
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let y = match &self.branches {
+            RepConvBranches::Unfused(a, b) => a
+                .forward_t(x, train)?
+                .f_add(&b.forward_t(x, train)?)?
+                .f_add_scalar(0i64)?,
+            RepConvBranches::Fused(c) => c.forward_t(x, train)?,
+        };
+        self.act.forward(&y)
+    }
+
+    fn in_channels(&self) -> Option<i64> {
+        match &self.branches {
+            RepConvBranches::Unfused(a, _) => a.in_channels(),
+            RepConvBranches::Fused(c) => c.in_channels(),
+        }
+    }
+
+    fn fusable(&self) -> Vec<(String, &dyn Fuse)> {
+        match self.branches {
+            RepConvBranches::Unfused(..) => vec![(String::new(), self as &dyn Fuse)],
+            RepConvBranches::Fused(_) => Vec::new(),
+        }
+    }
+}
+
+/// A `Conv`'s BatchNorm folded as `RepConv._fuse_bn_tensor` does: `std = sqrt(var + eps)`,
+/// `w · (γ / std)`, `β − mean · γ / std`.
+pub fn fuse_bn_sqrt(c: &Conv) -> Result<(Tensor, Tensor)> {
+    let Some(bn) = &c.bn else {
+        return Err(Error::Config("RepConv branch is already fused".into()));
+    };
+    let std = bn.running_var.f_add_scalar(bn.eps)?.f_sqrt()?;
+    let t = bn.weight.f_div(&std)?.f_reshape([-1, 1, 1, 1])?;
+    let kernel = c.conv.weight.f_mul(&t)?;
+    let bias = bn.bias.f_sub(&bn.running_mean.f_mul(&bn.weight)?.f_div(&std)?)?;
+    Ok((kernel, bias))
+}
+
+impl Fuse for RepConv {
+    fn fold(&self, prefix: &str, sd: &mut BTreeMap<String, Tensor>) -> Result<()> {
+        let RepConvBranches::Unfused(c3, c1) = &self.branches else {
+            return Ok(());
+        };
+        let (weight, bias) = tch::no_grad(|| -> Result<(Tensor, Tensor)> {
+            let (k3, b3) = fuse_bn_sqrt(c3)?;
+            let (k1, b1) = fuse_bn_sqrt(c1)?;
+            let w = k3.f_add(&k1.f_constant_pad_nd([1, 1, 1, 1])?)?.f_add_scalar(0i64)?;
+            Ok((w, b3.f_add(&b1)?.f_add_scalar(0i64)?))
+        })?;
+        sd.retain(|k, _| !(k.starts_with(&format!("{prefix}conv1.")) || k.starts_with(&format!("{prefix}conv2."))));
+        sd.insert(format!("{prefix}conv.weight"), weight);
+        sd.insert(format!("{prefix}conv.bias"), bias);
+        Ok(())
+    }
+}
+
+fn conv_of(child: &Child, what: &str) -> Result<super::conv::ConvBlockConfig> {
+    child
+        .config_as::<Conv>()
+        .ok_or_else(|| Error::Config(format!("RepConv {what} must be a Conv, got `{}`", child.class)))
+}
+
+impl Block for RepConv {
+    type Config = RepConvConfig;
+    const NAME: &'static str = "rep_conv";
+    const CLASSES: &'static [&'static str] = &["ultralytics.nn.modules.conv.RepConv"];
+
+    fn new(s: &Scope, c: &RepConvConfig) -> Result<Self> {
+        let branches = match (&c.conv1, &c.conv2, &c.conv) {
+            (Some(a), Some(b), None) => RepConvBranches::Unfused(
+                Conv::new(&s.sub("conv1"), &conv_of(a, "conv1")?)?,
+                Conv::new(&s.sub("conv2"), &conv_of(b, "conv2")?)?,
+            ),
+            (None, None, Some(f)) => {
+                let cfg = f.config_as::<Conv2dBlock>().ok_or_else(|| {
+                    Error::Config(format!("RepConv conv must be a Conv2d, got `{}`", f.class))
+                })?;
+                RepConvBranches::Fused(Conv2dBlock::new(&s.sub("conv"), &cfg)?)
+            }
+            _ => {
+                return Err(Error::Config(
+                    "RepConv needs conv1 and conv2 (unfused) or conv (fused)".into(),
+                ))
+            }
+        };
+        Ok(Self { branches, act: c.act })
+    }
+
+    fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<RepConvConfig> {
+        if m.try_child("bn").is_some() {
+            return Err(Error::Config(
+                "RepConv with an identity BatchNorm branch (bn=True) is not supported".into(),
+            ));
+        }
+        let act = ConvOpts::from_pickle(m)?.act;
+        let child = |name: &str, notes: &mut Notes| -> Result<Option<Child>> {
+            m.try_child(name).map(|c| Child::from_pickle(&c, notes)).transpose()
+        };
+        Ok(RepConvConfig {
+            conv1: child("conv1", notes)?,
+            conv2: child("conv2", notes)?,
+            conv: child("conv", notes)?,
+            act,
+        })
+    }
+
+    fn fused(c: &RepConvConfig) -> Result<RepConvConfig> {
+        let (Some(a), Some(_)) = (&c.conv1, &c.conv2) else {
+            return Ok(c.clone());
+        };
+        let a = conv_of(a, "conv1")?;
+        let conv = Conv2dBlockConfig {
+            in_channels: a.c1,
+            out_channels: a.c2,
+            kernel_size: a.conv.k,
+            stride: a.conv.s,
+            padding: super::conv::autopad(a.conv.k, a.conv.p, a.conv.d),
+            dilation: a.conv.d,
+            groups: a.conv.g,
+            bias: true,
+        };
+        Ok(RepConvConfig {
+            conv1: None,
+            conv2: None,
+            conv: Some(Child::of::<Conv2dBlock>(&conv)?),
+            act: c.act,
+        })
+    }
+}

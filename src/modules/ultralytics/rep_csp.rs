@@ -1,0 +1,17 @@
+//! ultralytics `RepCSP` (`block.py`, 8.4.190): `cv3(cat((m(cv1(x)), cv2(x)), 1))`, `m` a
+//! Sequential of bottlenecks.
+
+use crate::modules::composite::composite;
+use crate::modules::patterns::csp;
+
+composite! {
+    /// `RepCSP(c1, c2, n=1, shortcut=True, g=1, e=0.5) (inside RepNCSPELAN4)`.
+    ///
+    /// # Shapes
+    /// `[N, c1, H, W]` → `[N, c2, H, W]`.
+    RepCsp, RepCspConfig, "rep_csp", ["ultralytics.nn.modules.block.RepCSP"],
+    one { cv1, cv2, cv3 }, list { m }, attrs {},
+    input = cv1,
+    check(c) {},
+    forward(self, x, train) { csp(self.cv1.as_ref(), self.cv2.as_ref(), self.cv3.as_ref(), &self.m, x, train) }
+}

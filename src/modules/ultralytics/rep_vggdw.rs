@@ -1,0 +1,162 @@
+//! ultralytics `RepVGGDW` (`block.py`, 8.4.190; YOLOv10-N/S's C2fCIB): a depthwise 7×7 and a
+//! depthwise 3×3 `Conv` summed, then SiLU; `fuse` folds each BatchNorm (`Conv`'s `rsqrt`
+//! formula) and merges them into one 7×7 `nn.Conv2d`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tch::Tensor;
+
+use super::conv::ConvBlockConfig;
+use super::conv_opts::ConvOpts;
+use crate::error::{Error, Result};
+use crate::modules::conv2d::{Conv2dBlock, Conv2dBlockConfig};
+use crate::modules::{Block, Child, Conv, Fuse, Module, Notes, Pickled};
+use crate::nn::{Act, Scope};
+
+/// `RepVGGDW(ed)`: `conv` (`Conv(ed, ed, 7, 1, 3, g=ed, act=False)`) and `conv1`
+/// (`Conv(ed, ed, 3, 1, 1, g=ed, act=False)`), or, fused, `conv` alone as an `nn.Conv2d`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepVggDwConfig {
+    /// The 7×7 branch (a `Conv`), or the merged `nn.Conv2d` when fused.
+    pub conv: Child,
+    /// The 3×3 branch (unfused only).
+    #[serde(default)]
+    pub conv1: Option<Child>,
+    /// The activation (its own `nn.SiLU`).
+    #[serde(default)]
+    pub act: Act,
+}
+
+/// The two layouts.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per module; boxing buys nothing
+pub enum RepVggDwBranches {
+    /// `conv`, `conv1`.
+    Unfused(Conv, Conv),
+    /// `conv`.
+    Fused(Conv2dBlock),
+}
+
+/// `RepVGGDW`.
+#[derive(Debug)]
+pub struct RepVggDw {
+    /// The branches.
+    pub branches: RepVggDwBranches,
+    /// The activation.
+    pub act: Act,
+}
+
+impl Module for RepVggDw {
+    /// `act(conv(x) + conv1(x))`, or `act(conv(x))` fused.
+    ///
+    /// # Shapes
+    /// `[N, ed, H, W]` → `[N, ed, H, W]`.
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let y = match &self.branches {
+            RepVggDwBranches::Unfused(a, b) => a.forward_t(x, train)?.f_add(&b.forward_t(x, train)?)?,
+            RepVggDwBranches::Fused(c) => c.forward_t(x, train)?,
+        };
+        self.act.forward(&y)
+    }
+
+    fn in_channels(&self) -> Option<i64> {
+        match &self.branches {
+            RepVggDwBranches::Unfused(a, _) => a.in_channels(),
+            RepVggDwBranches::Fused(c) => c.in_channels(),
+        }
+    }
+
+    fn fusable(&self) -> Vec<(String, &dyn Fuse)> {
+        match self.branches {
+            RepVggDwBranches::Unfused(..) => vec![(String::new(), self as &dyn Fuse)],
+            RepVggDwBranches::Fused(_) => Vec::new(),
+        }
+    }
+}
+
+impl Fuse for RepVggDw {
+    fn fold(&self, prefix: &str, sd: &mut BTreeMap<String, Tensor>) -> Result<()> {
+        let RepVggDwBranches::Unfused(c7, c3) = &self.branches else {
+            return Ok(());
+        };
+        let folded = |c: &Conv| {
+            c.fused_weights()?
+                .ok_or_else(|| Error::Config("RepVGGDW branch is already fused".into()))
+        };
+        let (weight, bias) = tch::no_grad(|| -> Result<(Tensor, Tensor)> {
+            let (w7, b7) = folded(c7)?;
+            let (w3, b3) = folded(c3)?;
+            Ok((w7.f_add(&w3.f_constant_pad_nd([2, 2, 2, 2])?)?, b7.f_add(&b3)?))
+        })?;
+        sd.retain(|k, _| !(k.starts_with(&format!("{prefix}conv.")) || k.starts_with(&format!("{prefix}conv1."))));
+        sd.insert(format!("{prefix}conv.weight"), weight);
+        sd.insert(format!("{prefix}conv.bias"), bias);
+        Ok(())
+    }
+}
+
+fn conv_of(child: &Child, what: &str) -> Result<ConvBlockConfig> {
+    child
+        .config_as::<Conv>()
+        .ok_or_else(|| Error::Config(format!("RepVGGDW {what} must be a Conv, got `{}`", child.class)))
+}
+
+impl Block for RepVggDw {
+    type Config = RepVggDwConfig;
+    const NAME: &'static str = "rep_vggdw";
+    const CLASSES: &'static [&'static str] = &["ultralytics.nn.modules.block.RepVGGDW"];
+
+    fn new(s: &Scope, c: &RepVggDwConfig) -> Result<Self> {
+        let branches = match &c.conv1 {
+            Some(c1) => RepVggDwBranches::Unfused(
+                Conv::new(&s.sub("conv"), &conv_of(&c.conv, "conv")?)?,
+                Conv::new(&s.sub("conv1"), &conv_of(c1, "conv1")?)?,
+            ),
+            None => {
+                let cfg = c.conv.config_as::<Conv2dBlock>().ok_or_else(|| {
+                    Error::Config(format!(
+                        "a fused RepVGGDW's conv must be a Conv2d, got `{}`",
+                        c.conv.class
+                    ))
+                })?;
+                RepVggDwBranches::Fused(Conv2dBlock::new(&s.sub("conv"), &cfg)?)
+            }
+        };
+        Ok(Self { branches, act: c.act })
+    }
+
+    fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<RepVggDwConfig> {
+        Ok(RepVggDwConfig {
+            conv: Child::from_pickle(&m.child("conv")?, notes)?,
+            conv1: m
+                .try_child("conv1")
+                .map(|c| Child::from_pickle(&c, notes))
+                .transpose()?,
+            act: ConvOpts::from_pickle(m)?.act,
+        })
+    }
+
+    fn fused(c: &RepVggDwConfig) -> Result<RepVggDwConfig> {
+        if c.conv1.is_none() {
+            return Ok(c.clone());
+        }
+        let a = conv_of(&c.conv, "conv")?;
+        let conv = Conv2dBlockConfig {
+            in_channels: a.c1,
+            out_channels: a.c2,
+            kernel_size: a.conv.k,
+            stride: a.conv.s,
+            padding: super::conv::autopad(a.conv.k, a.conv.p, a.conv.d),
+            dilation: a.conv.d,
+            groups: a.conv.g,
+            bias: true,
+        };
+        Ok(RepVggDwConfig {
+            conv: Child::of::<Conv2dBlock>(&conv)?,
+            conv1: None,
+            act: c.act,
+        })
+    }
+}

