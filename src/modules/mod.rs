@@ -157,6 +157,9 @@ pub mod head_ops;
 /// The forward patterns ultralytics' blocks share.
 #[path = "ultralytics/patterns.rs"]
 pub mod patterns;
+/// The two-branch layout `RepConv` and `RepVGGDW` share.
+#[path = "ultralytics/reparam.rs"]
+pub mod reparam;
 
 registry! {
     "yueruchen/spp_net.rs" => spp_net::SppNet,

@@ -184,19 +184,18 @@ fn check_cases(
     compared
 }
 
-#[test]
-fn whole_detectors_match_ultralytics_bitwise_unfused_and_fused() {
-    common::init_threads();
-    let dir = common::tempdir();
-    let cases = cases();
-    let replied = common::run_suite(
-        &Suite::Detectors {
-            cases: cases.clone(),
-        },
-        dir.path(),
-    );
+/// Run the suite for `cases`, check every case, and assert that nothing differs and every
+/// output was compared; returns the reply, the classes covered and the comparisons made.
+fn run_and_check(
+    cases: &[DetectorCase],
+    dir: &std::path::Path,
+) -> (sppnet::reference::Replied, BTreeSet<String>, usize) {
+    let suite = Suite::Detectors {
+        cases: cases.to_vec(),
+    };
+    let replied = common::run_suite(&suite, dir);
     let (mut problems, mut covered) = (Vec::new(), BTreeSet::new());
-    let compared = check_cases(&cases, &replied, &mut covered, &mut problems);
+    let compared = check_cases(cases, &replied, &mut covered, &mut problems);
     assert!(
         problems.is_empty(),
         "{} problems:\n{}",
@@ -204,6 +203,15 @@ fn whole_detectors_match_ultralytics_bitwise_unfused_and_fused() {
         problems.join("\n")
     );
     assert_eq!(compared, cases.len() * 2 * 2, "every output compared");
+    (replied, covered, compared)
+}
+
+#[test]
+fn whole_detectors_match_ultralytics_bitwise_unfused_and_fused() {
+    common::init_threads();
+    let dir = common::tempdir();
+    let cases = cases();
+    let (_, covered, compared) = run_and_check(&cases, dir.path());
     let missing: Vec<_> = CLASSES.iter().filter(|c| !covered.contains(**c)).collect();
     assert!(missing.is_empty(), "classes no case covers: {missing:?}");
     println!(
@@ -239,21 +247,7 @@ fn third_party_checkpoints_match_ultralytics_bitwise() {
             fixture: Some(f.to_string()),
         })
         .collect();
-    let replied = common::run_suite(
-        &Suite::Detectors {
-            cases: cases.clone(),
-        },
-        dir.path(),
-    );
-    let (mut problems, mut covered) = (Vec::new(), BTreeSet::new());
-    let compared = check_cases(&cases, &replied, &mut covered, &mut problems);
-    assert!(
-        problems.is_empty(),
-        "{} problems:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
-    assert_eq!(compared, cases.len() * 2 * 2, "every output compared");
+    let (replied, _, _) = run_and_check(&cases, dir.path());
     for case in &replied.reply.cases {
         println!("{}: {:?}", case.name, case.params);
     }

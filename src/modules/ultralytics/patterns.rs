@@ -6,30 +6,7 @@
 use tch::Tensor;
 
 use crate::error::{Error, Result};
-use crate::modules::{Fuse, Module};
-
-/// Named sub-modules, in state_dict order.
-pub type Named = Vec<(String, Box<dyn Module>)>;
-
-/// The fusable units of named sub-modules, prefixed with their names.
-pub fn named_fusable(children: &Named) -> Vec<(String, &dyn Fuse)> {
-    children
-        .iter()
-        .flat_map(|(name, m)| {
-            m.fusable()
-                .into_iter()
-                .map(move |(p, f)| (format!("{name}.{p}"), f))
-        })
-        .collect()
-}
-
-/// The fusable units of a list of sub-modules stored under `prefix.<i>`.
-pub fn indexed_fusable<'a>(
-    prefix: &str,
-    list: &'a [Box<dyn Module>],
-) -> Vec<(String, &'a dyn Fuse)> {
-    crate::modules::child::list_fusable(&format!("{prefix}."), list)
-}
+use crate::modules::Module;
 
 /// Run `m` in order on `x`.
 pub fn chain(m: &[Box<dyn Module>], x: &Tensor, train: bool) -> Result<Tensor> {

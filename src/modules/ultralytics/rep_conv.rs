@@ -9,7 +9,7 @@ use tch::Tensor;
 
 use super::conv_opts::ConvOpts;
 use crate::error::{Error, Result};
-use crate::modules::conv2d::{Conv2dBlock, Conv2dBlockConfig};
+use super::reparam::{merged, Branches};
 use crate::modules::{Block, Child, Conv, Fuse, Module, Notes, Pickled};
 use crate::nn::{Act, Scope};
 
@@ -32,21 +32,11 @@ pub struct RepConvConfig {
     pub act: Act,
 }
 
-/// The two layouts.
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // one per module; boxing buys nothing
-pub enum RepConvBranches {
-    /// `conv1`, `conv2`.
-    Unfused(Conv, Conv),
-    /// `conv`.
-    Fused(Conv2dBlock),
-}
-
 /// `RepConv`.
 #[derive(Debug)]
 pub struct RepConv {
     /// The branches.
-    pub branches: RepConvBranches,
+    pub branches: Branches,
     /// The activation.
     pub act: Act,
 }
@@ -58,27 +48,22 @@ impl Module for RepConv {
     /// # Shapes
     /// `[N, c1, H, W]` → `[N, c2, H / s, W / s]`.
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let y = match &self.branches {
-            RepConvBranches::Unfused(a, b) => a
-                .forward_t(x, train)?
-                .f_add(&b.forward_t(x, train)?)?
-                .f_add_scalar(0i64)?,
-            RepConvBranches::Fused(c) => c.forward_t(x, train)?,
+        let y = self.branches.forward(x, train)?;
+        let y = match self.branches {
+            Branches::Unfused(..) => y.f_add_scalar(0i64)?,
+            Branches::Fused(_) => y,
         };
         self.act.forward(&y)
     }
 
     fn in_channels(&self) -> Option<i64> {
-        match &self.branches {
-            RepConvBranches::Unfused(a, _) => a.in_channels(),
-            RepConvBranches::Fused(c) => c.in_channels(),
-        }
+        self.branches.in_channels()
     }
 
     fn fusable(&self) -> Vec<(String, &dyn Fuse)> {
         match self.branches {
-            RepConvBranches::Unfused(..) => vec![(String::new(), self as &dyn Fuse)],
-            RepConvBranches::Fused(_) => Vec::new(),
+            Branches::Unfused(..) => vec![(String::new(), self as &dyn Fuse)],
+            Branches::Fused(_) => Vec::new(),
         }
     }
 }
@@ -98,7 +83,7 @@ pub fn fuse_bn_sqrt(c: &Conv) -> Result<(Tensor, Tensor)> {
 
 impl Fuse for RepConv {
     fn fold(&self, prefix: &str, sd: &mut BTreeMap<String, Tensor>) -> Result<()> {
-        let RepConvBranches::Unfused(c3, c1) = &self.branches else {
+        let Branches::Unfused(c3, c1) = &self.branches else {
             return Ok(());
         };
         let (weight, bias) = tch::no_grad(|| -> Result<(Tensor, Tensor)> {
@@ -114,36 +99,17 @@ impl Fuse for RepConv {
     }
 }
 
-fn conv_of(child: &Child, what: &str) -> Result<super::conv::ConvBlockConfig> {
-    child
-        .config_as::<Conv>()
-        .ok_or_else(|| Error::Config(format!("RepConv {what} must be a Conv, got `{}`", child.class)))
-}
-
 impl Block for RepConv {
     type Config = RepConvConfig;
     const NAME: &'static str = "rep_conv";
     const CLASSES: &'static [&'static str] = &["ultralytics.nn.modules.conv.RepConv"];
 
     fn new(s: &Scope, c: &RepConvConfig) -> Result<Self> {
-        let branches = match (&c.conv1, &c.conv2, &c.conv) {
-            (Some(a), Some(b), None) => RepConvBranches::Unfused(
-                Conv::new(&s.sub("conv1"), &conv_of(a, "conv1")?)?,
-                Conv::new(&s.sub("conv2"), &conv_of(b, "conv2")?)?,
-            ),
-            (None, None, Some(f)) => {
-                let cfg = f.config_as::<Conv2dBlock>().ok_or_else(|| {
-                    Error::Config(format!("RepConv conv must be a Conv2d, got `{}`", f.class))
-                })?;
-                RepConvBranches::Fused(Conv2dBlock::new(&s.sub("conv"), &cfg)?)
-            }
-            _ => {
-                return Err(Error::Config(
-                    "RepConv needs conv1 and conv2 (unfused) or conv (fused)".into(),
-                ))
-            }
-        };
-        Ok(Self { branches, act: c.act })
+        let pair = c.conv1.as_ref().zip(c.conv2.as_ref());
+        Ok(Self {
+            branches: Branches::build(s, "RepConv", ["conv1", "conv2"], pair, c.conv.as_ref())?,
+            act: c.act,
+        })
     }
 
     fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<RepConvConfig> {
@@ -168,21 +134,10 @@ impl Block for RepConv {
         let (Some(a), Some(_)) = (&c.conv1, &c.conv2) else {
             return Ok(c.clone());
         };
-        let a = conv_of(a, "conv1")?;
-        let conv = Conv2dBlockConfig {
-            in_channels: a.c1,
-            out_channels: a.c2,
-            kernel_size: a.conv.k,
-            stride: a.conv.s,
-            padding: super::conv::autopad(a.conv.k, a.conv.p, a.conv.d),
-            dilation: a.conv.d,
-            groups: a.conv.g,
-            bias: true,
-        };
         Ok(RepConvConfig {
             conv1: None,
             conv2: None,
-            conv: Some(Child::of::<Conv2dBlock>(&conv)?),
+            conv: Some(merged(a, "RepConv")?),
             act: c.act,
         })
     }

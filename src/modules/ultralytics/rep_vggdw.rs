@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
-use super::conv::ConvBlockConfig;
 use super::conv_opts::ConvOpts;
 use crate::error::{Error, Result};
-use crate::modules::conv2d::{Conv2dBlock, Conv2dBlockConfig};
+use super::reparam::{merged, Branches};
 use crate::modules::{Block, Child, Conv, Fuse, Module, Notes, Pickled};
 use crate::nn::{Act, Scope};
 
@@ -29,21 +28,11 @@ pub struct RepVggDwConfig {
     pub act: Act,
 }
 
-/// The two layouts.
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // one per module; boxing buys nothing
-pub enum RepVggDwBranches {
-    /// `conv`, `conv1`.
-    Unfused(Conv, Conv),
-    /// `conv`.
-    Fused(Conv2dBlock),
-}
-
 /// `RepVGGDW`.
 #[derive(Debug)]
 pub struct RepVggDw {
     /// The branches.
-    pub branches: RepVggDwBranches,
+    pub branches: Branches,
     /// The activation.
     pub act: Act,
 }
@@ -54,31 +43,24 @@ impl Module for RepVggDw {
     /// # Shapes
     /// `[N, ed, H, W]` → `[N, ed, H, W]`.
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let y = match &self.branches {
-            RepVggDwBranches::Unfused(a, b) => a.forward_t(x, train)?.f_add(&b.forward_t(x, train)?)?,
-            RepVggDwBranches::Fused(c) => c.forward_t(x, train)?,
-        };
-        self.act.forward(&y)
+        self.act.forward(&self.branches.forward(x, train)?)
     }
 
     fn in_channels(&self) -> Option<i64> {
-        match &self.branches {
-            RepVggDwBranches::Unfused(a, _) => a.in_channels(),
-            RepVggDwBranches::Fused(c) => c.in_channels(),
-        }
+        self.branches.in_channels()
     }
 
     fn fusable(&self) -> Vec<(String, &dyn Fuse)> {
         match self.branches {
-            RepVggDwBranches::Unfused(..) => vec![(String::new(), self as &dyn Fuse)],
-            RepVggDwBranches::Fused(_) => Vec::new(),
+            Branches::Unfused(..) => vec![(String::new(), self as &dyn Fuse)],
+            Branches::Fused(_) => Vec::new(),
         }
     }
 }
 
 impl Fuse for RepVggDw {
     fn fold(&self, prefix: &str, sd: &mut BTreeMap<String, Tensor>) -> Result<()> {
-        let RepVggDwBranches::Unfused(c7, c3) = &self.branches else {
+        let Branches::Unfused(c7, c3) = &self.branches else {
             return Ok(());
         };
         let folded = |c: &Conv| {
@@ -97,34 +79,20 @@ impl Fuse for RepVggDw {
     }
 }
 
-fn conv_of(child: &Child, what: &str) -> Result<ConvBlockConfig> {
-    child
-        .config_as::<Conv>()
-        .ok_or_else(|| Error::Config(format!("RepVGGDW {what} must be a Conv, got `{}`", child.class)))
-}
-
 impl Block for RepVggDw {
     type Config = RepVggDwConfig;
     const NAME: &'static str = "rep_vggdw";
     const CLASSES: &'static [&'static str] = &["ultralytics.nn.modules.block.RepVGGDW"];
 
     fn new(s: &Scope, c: &RepVggDwConfig) -> Result<Self> {
-        let branches = match &c.conv1 {
-            Some(c1) => RepVggDwBranches::Unfused(
-                Conv::new(&s.sub("conv"), &conv_of(&c.conv, "conv")?)?,
-                Conv::new(&s.sub("conv1"), &conv_of(c1, "conv1")?)?,
-            ),
-            None => {
-                let cfg = c.conv.config_as::<Conv2dBlock>().ok_or_else(|| {
-                    Error::Config(format!(
-                        "a fused RepVGGDW's conv must be a Conv2d, got `{}`",
-                        c.conv.class
-                    ))
-                })?;
-                RepVggDwBranches::Fused(Conv2dBlock::new(&s.sub("conv"), &cfg)?)
-            }
+        let (pair, merged) = match &c.conv1 {
+            Some(c1) => (Some((&c.conv, c1)), None),
+            None => (None, Some(&c.conv)),
         };
-        Ok(Self { branches, act: c.act })
+        Ok(Self {
+            branches: Branches::build(s, "RepVGGDW", ["conv", "conv1"], pair, merged)?,
+            act: c.act,
+        })
     }
 
     fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<RepVggDwConfig> {
@@ -142,19 +110,8 @@ impl Block for RepVggDw {
         if c.conv1.is_none() {
             return Ok(c.clone());
         }
-        let a = conv_of(&c.conv, "conv")?;
-        let conv = Conv2dBlockConfig {
-            in_channels: a.c1,
-            out_channels: a.c2,
-            kernel_size: a.conv.k,
-            stride: a.conv.s,
-            padding: super::conv::autopad(a.conv.k, a.conv.p, a.conv.d),
-            dilation: a.conv.d,
-            groups: a.conv.g,
-            bias: true,
-        };
         Ok(RepVggDwConfig {
-            conv: Child::of::<Conv2dBlock>(&conv)?,
+            conv: merged(&c.conv, "RepVGGDW")?,
             conv1: None,
             act: c.act,
         })
