@@ -105,3 +105,22 @@ def third_party(spec, reply, load_checkpoint):
     params = {"fixture": spec["fixture"], "package": FIXTURES[spec["fixture"]][0],
               "written_by": str(ckpt.get("version")), "nc": int(loaded.model[-1].nc)}
     record(spec, reply, loaded, files, params)
+
+
+def resize(suite, reply):
+    """`cv2.resize(img, (dw, dh), interpolation=cv2.INTER_LINEAR)` (what LetterBox calls) on
+    seeded random uint8 images, and on a few with flat and extreme regions."""
+    import cv2
+    import numpy as np
+    case = reply.case("resize", **{"class": "cv2.resize"})
+    for spec in suite["cases"]:
+        rng = np.random.default_rng(spec["seed"])
+        h, w, c = spec["h"], spec["w"], spec["c"]
+        img = rng.integers(0, 256, size=(h, w, c), dtype=np.uint8)
+        if spec["seed"] % 3 == 0:
+            img[: h // 2] = 255  # saturated and flat regions
+            img[:, : w // 3] = 0
+        out = cv2.resize(img, (spec["dw"], spec["dh"]), interpolation=cv2.INTER_LINEAR)
+        out = out.reshape(spec["dh"], spec["dw"], c)
+        reply.run(case, torch.from_numpy(img), name=f"{h}x{w}->{spec['dh']}x{spec['dw']}",
+                  eval=torch.from_numpy(np.ascontiguousarray(out)))

@@ -29,6 +29,7 @@ SUITES = {
     "models": ("ultra", "models"),
     "torch_files": ("torch_files", "torch_files"),
     "detectors": ("detectors", "detectors"),
+    "resize": ("detectors", "resize"),
 }
 
 

@@ -9,7 +9,7 @@ mod server;
 mod suite;
 
 pub use server::{BenchReply, BenchRequest, BenchServer};
-pub use suite::{BlockCase, DetectorCase, InputSpec, SppNetInput, SppNetModel, Suite};
+pub use suite::{BlockCase, DetectorCase, InputSpec, ResizeCase, SppNetInput, SppNetModel, Suite};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

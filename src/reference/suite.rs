@@ -48,6 +48,11 @@ pub enum Suite {
         /// The models.
         cases: Vec<DetectorCase>,
     },
+    /// OpenCV's `cv2.resize(INTER_LINEAR)` on seeded u8 images (what LetterBox calls).
+    Resize {
+        /// The images and sizes.
+        cases: Vec<ResizeCase>,
+    },
 }
 
 impl Suite {
@@ -61,6 +66,7 @@ impl Suite {
             Suite::Models { .. } => "models",
             Suite::TorchFiles => "torch_files",
             Suite::Detectors { .. } => "detectors",
+            Suite::Resize { .. } => "resize",
         }
     }
 }
@@ -163,4 +169,21 @@ pub struct DetectorCase {
     /// (fetched from its PyPI package).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixture: Option<String>,
+}
+
+/// One image of the `resize` suite: `h × w × c` u8, resized to `dh × dw`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResizeCase {
+    /// Source height.
+    pub h: usize,
+    /// Source width.
+    pub w: usize,
+    /// Channels.
+    pub c: usize,
+    /// Destination height.
+    pub dh: usize,
+    /// Destination width.
+    pub dw: usize,
+    /// Seed (every third also gets flat 0 and 255 regions).
+    pub seed: u64,
 }

@@ -9,5 +9,6 @@ mod detectors;
 mod golden;
 mod pool;
 mod porting;
+mod resize;
 mod sppnet;
 mod ultralytics;

@@ -1,0 +1,89 @@
+//! `sppnet::images::resize::resize_linear` against OpenCV's own `cv2.resize(INTER_LINEAR)`
+//! (opencv-python, pinned with ultralytics), live: every output byte equal, on down- and
+//! up-scalings, exact halves and doubles, 1-pixel-wide images, non-square sizes, 1 and 3
+//! channels, and images with flat 0 / 255 regions.
+
+use crate::common;
+
+use sppnet::images::resize::resize_linear;
+use sppnet::reference::{Output, ResizeCase, Suite};
+
+fn cases() -> Vec<ResizeCase> {
+    let mut cases = Vec::new();
+    let fixed = [
+        (333, 517, 206, 320),
+        (720, 1280, 360, 640),
+        (64, 64, 32, 32),
+        (32, 48, 64, 96),
+        (1, 300, 1, 160),
+        (300, 1, 160, 1),
+        (100, 332, 96, 320),
+        (17, 23, 101, 7),
+        (480, 640, 480, 641),
+    ];
+    for (i, &(h, w, dh, dw)) in fixed.iter().enumerate() {
+        cases.push(ResizeCase {
+            h,
+            w,
+            c: 3,
+            dh,
+            dw,
+            seed: i as u64,
+        });
+    }
+    // Seeded random sizes, 20..700 px, both directions, 1 and 3 channels.
+    let mut s: u64 = 0x2545F4914F6CDD1D;
+    let mut next = |lo: usize, hi: usize| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        lo + (s % (hi - lo) as u64) as usize
+    };
+    for i in 0..40 {
+        let (h, w) = (next(20, 700), next(20, 700));
+        let (dh, dw) = (next(8, 700), next(8, 700));
+        let c = if i % 5 == 0 { 1 } else { 3 };
+        cases.push(ResizeCase {
+            h,
+            w,
+            c,
+            dh,
+            dw,
+            seed: 100 + i,
+        });
+    }
+    cases
+}
+
+#[test]
+fn resize_matches_opencv_inter_linear_byte_for_byte() {
+    let dir = common::tempdir();
+    let cases = cases();
+    let replied = common::run_suite(
+        &Suite::Resize {
+            cases: cases.clone(),
+        },
+        dir.path(),
+    );
+    let runs = &replied.case("resize").unwrap().runs;
+    assert_eq!(runs.len(), cases.len());
+    let mut problems = Vec::new();
+    for (case, run) in cases.iter().zip(runs) {
+        let img = replied.input(run).unwrap();
+        let src: Vec<u8> = Vec::try_from(&img.flatten(0, -1)).unwrap();
+        let want: Vec<u8> =
+            Vec::try_from(&replied.output(run, Output::Eval).unwrap().flatten(0, -1)).unwrap();
+        let got = resize_linear(&src, case.w, case.h, case.c, case.dw, case.dh).unwrap();
+        let differ = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+        if got.len() != want.len() || differ > 0 {
+            problems.push(format!(
+                "{}: {differ} of {} bytes differ",
+                run.name,
+                want.len()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(resize_linear(&[0; 12], 2, 2, 3, 0, 4).is_err());
+    assert!(resize_linear(&[0; 11], 2, 2, 3, 4, 4).is_err());
+}
