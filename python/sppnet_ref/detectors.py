@@ -124,3 +124,19 @@ def resize(suite, reply):
         out = out.reshape(spec["dh"], spec["dw"], c)
         reply.run(case, torch.from_numpy(img), name=f"{h}x{w}->{spec['dh']}x{spec['dw']}",
                   eval=torch.from_numpy(np.ascontiguousarray(out)))
+
+
+def nms(suite, reply):
+    """`torchvision.ops.nms` on seeded boxes with many ties: coordinates on a coarse grid (equal
+    and nested boxes, zero-area boxes), scores from a few levels (equal scores)."""
+    import torchvision
+    case = reply.case("nms", **{"class": "torchvision.ops.nms"})
+    for spec in suite["cases"]:
+        g = torch.Generator().manual_seed(spec["seed"])
+        n = spec["n"]
+        xy = torch.randint(0, 40, (n, 2), generator=g).float() * 4
+        wh = torch.randint(0, 30, (n, 2), generator=g).float() * 4
+        boxes = torch.cat([xy, xy + wh], 1)
+        scores = torch.randint(0, 6, (n,), generator=g).float() / 5
+        keep = torchvision.ops.nms(boxes, scores, spec["iou"])
+        reply.run(case, torch.cat([boxes, scores[:, None]], 1), name=f"n{n} iou{spec['iou']}", eval=keep)

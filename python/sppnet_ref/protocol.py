@@ -30,6 +30,7 @@ SUITES = {
     "torch_files": ("torch_files", "torch_files"),
     "detectors": ("detectors", "detectors"),
     "resize": ("detectors", "resize"),
+    "nms": ("detectors", "nms"),
 }
 
 

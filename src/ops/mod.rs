@@ -2,6 +2,7 @@
 //! stride-1 max pools of the SPP blocks. Functions of tensors only; modules build on them.
 
 pub mod maxpool;
+pub mod nms;
 pub mod pyramid;
 
 pub use maxpool::MaxPool2d;

@@ -9,7 +9,9 @@ mod server;
 mod suite;
 
 pub use server::{BenchReply, BenchRequest, BenchServer};
-pub use suite::{BlockCase, DetectorCase, InputSpec, ResizeCase, SppNetInput, SppNetModel, Suite};
+pub use suite::{
+    BlockCase, DetectorCase, InputSpec, NmsCase, ResizeCase, SppNetInput, SppNetModel, Suite,
+};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

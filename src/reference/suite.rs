@@ -53,6 +53,12 @@ pub enum Suite {
         /// The images and sizes.
         cases: Vec<ResizeCase>,
     },
+    /// `torchvision.ops.nms` on seeded boxes with many ties; each run's input is `[n, 5]`
+    /// (`x1, y1, x2, y2, score`), its output the kept indices.
+    Nms {
+        /// The box sets.
+        cases: Vec<NmsCase>,
+    },
 }
 
 impl Suite {
@@ -67,6 +73,7 @@ impl Suite {
             Suite::TorchFiles => "torch_files",
             Suite::Detectors { .. } => "detectors",
             Suite::Resize { .. } => "resize",
+            Suite::Nms { .. } => "nms",
         }
     }
 }
@@ -186,4 +193,15 @@ pub struct ResizeCase {
     pub dw: usize,
     /// Seed (every third also gets flat 0 and 255 regions).
     pub seed: u64,
+}
+
+/// One box set of the `nms` suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct NmsCase {
+    /// Boxes.
+    pub n: usize,
+    /// Seed.
+    pub seed: u64,
+    /// IoU threshold.
+    pub iou: f64,
 }

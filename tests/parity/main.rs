@@ -5,10 +5,10 @@
 mod common;
 
 mod cascade;
+mod detect_ops;
 mod detectors;
 mod golden;
 mod pool;
 mod porting;
-mod resize;
 mod sppnet;
 mod ultralytics;

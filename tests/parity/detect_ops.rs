@@ -1,3 +1,4 @@
+//! The pre- and post-processing of `sppnet detect`, live against the libraries ultralytics calls:
 //! `sppnet::images::resize::resize_linear` against OpenCV's own `cv2.resize(INTER_LINEAR)`
 //! (opencv-python, pinned with ultralytics), live: every output byte equal, on down- and
 //! up-scalings, exact halves and doubles, 1-pixel-wide images, non-square sizes, 1 and 3
@@ -86,4 +87,49 @@ fn resize_matches_opencv_inter_linear_byte_for_byte() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(resize_linear(&[0; 12], 2, 2, 3, 0, 4).is_err());
     assert!(resize_linear(&[0; 11], 2, 2, 3, 4, 4).is_err());
+}
+
+/// `sppnet::ops::nms::nms` against `torchvision.ops.nms` itself: 60 seeded box sets of 1 to
+/// 400 boxes on a coarse grid (equal, nested and zero-area boxes) with scores from 6 levels
+/// (many ties), at IoU 0.45, 0.5 and 0.7: the same indices in the same order.
+#[test]
+fn nms_matches_torchvision_index_for_index() {
+    use sppnet::ops::nms::nms;
+    use sppnet::reference::NmsCase;
+    let dir = common::tempdir();
+    let cases: Vec<NmsCase> = (0..60)
+        .map(|i| NmsCase {
+            n: [1, 2, 7, 50, 400][i % 5],
+            seed: 500 + i as u64,
+            iou: [0.45, 0.5, 0.7][i % 3],
+        })
+        .collect();
+    let replied = common::run_suite(
+        &Suite::Nms {
+            cases: cases.clone(),
+        },
+        dir.path(),
+    );
+    let runs = &replied.case("nms").unwrap().runs;
+    assert_eq!(runs.len(), cases.len());
+    let mut problems = Vec::new();
+    let mut kept = 0;
+    for (case, run) in cases.iter().zip(runs) {
+        let rows: Vec<f32> = Vec::try_from(&replied.input(run).unwrap().flatten(0, -1)).unwrap();
+        let boxes: Vec<[f32; 4]> = rows.chunks(5).map(|r| [r[0], r[1], r[2], r[3]]).collect();
+        let scores: Vec<f32> = rows.chunks(5).map(|r| r[4]).collect();
+        let want: Vec<i64> = Vec::try_from(replied.output(run, Output::Eval).unwrap()).unwrap();
+        let got: Vec<i64> = nms(&boxes, &scores, case.iou)
+            .unwrap()
+            .into_iter()
+            .map(|i| i as i64)
+            .collect();
+        kept += want.len();
+        if got != want {
+            problems.push(format!("{}: kept {got:?}, torchvision {want:?}", run.name));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(kept > 1000, "too few boxes kept ({kept}) to test much");
+    assert!(nms(&[[0.0; 4]], &[], 0.5).is_err());
 }
