@@ -140,3 +140,17 @@ def nms(suite, reply):
         scores = torch.randint(0, 6, (n,), generator=g).float() / 5
         keep = torchvision.ops.nms(boxes, scores, spec["iou"])
         reply.run(case, torch.cat([boxes, scores[:, None]], 1), name=f"n{n} iou{spec['iou']}", eval=keep)
+
+
+def letterbox(suite, reply):
+    """ultralytics' own `LetterBox(new_shape, auto, stride)` on seeded uint8 BGR images; each
+    run's output is the padded image."""
+    import numpy as np
+    from ultralytics.data.augment import LetterBox
+    case = reply.case("letterbox", **{"class": "ultralytics.data.augment.LetterBox"})
+    for spec in suite["cases"]:
+        rng = np.random.default_rng(spec["seed"])
+        img = rng.integers(0, 256, size=(spec["h"], spec["w"], 3), dtype=np.uint8)
+        out = LetterBox(spec["imgsz"], auto=spec["auto"], stride=spec["stride"])(image=img)
+        reply.run(case, torch.from_numpy(img), name=f"{spec['h']}x{spec['w']}@{spec['imgsz']}",
+                  eval=torch.from_numpy(np.ascontiguousarray(out)))

@@ -31,6 +31,7 @@ SUITES = {
     "detectors": ("detectors", "detectors"),
     "resize": ("detectors", "resize"),
     "nms": ("detectors", "nms"),
+    "letterbox": ("detectors", "letterbox"),
 }
 
 

@@ -59,6 +59,11 @@ pub enum Suite {
         /// The box sets.
         cases: Vec<NmsCase>,
     },
+    /// ultralytics' `LetterBox` on seeded u8 images; each run's output is the padded image.
+    Letterbox {
+        /// The images and settings.
+        cases: Vec<LetterboxCase>,
+    },
 }
 
 impl Suite {
@@ -74,6 +79,7 @@ impl Suite {
             Suite::Detectors { .. } => "detectors",
             Suite::Resize { .. } => "resize",
             Suite::Nms { .. } => "nms",
+            Suite::Letterbox { .. } => "letterbox",
         }
     }
 }
@@ -204,4 +210,21 @@ pub struct NmsCase {
     pub seed: u64,
     /// IoU threshold.
     pub iou: f64,
+}
+
+/// One image of the `letterbox` suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct LetterboxCase {
+    /// Height.
+    pub h: usize,
+    /// Width.
+    pub w: usize,
+    /// Square target size.
+    pub imgsz: usize,
+    /// Pad only to a multiple of `stride`.
+    pub auto: bool,
+    /// Stride.
+    pub stride: usize,
+    /// Seed.
+    pub seed: u64,
 }

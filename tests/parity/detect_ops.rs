@@ -133,3 +133,83 @@ fn nms_matches_torchvision_index_for_index() {
     assert!(kept > 1000, "too few boxes kept ({kept}) to test much");
     assert!(nms(&[[0.0; 4]], &[], 0.5).is_err());
 }
+
+/// `sppnet::images::letterbox::Letterbox` against ultralytics' own `LetterBox`: 48 seeded
+/// images from 1×1 to 700 px, imgsz 320 / 640 / 333, minimal (`auto`, strides 32 and 64) and
+/// full padding — every output byte and the padded size equal.
+#[test]
+fn letterbox_matches_ultralytics_byte_for_byte() {
+    use sppnet::images::letterbox::Letterbox;
+    use sppnet::reference::LetterboxCase;
+    let dir = common::tempdir();
+    let mut s: u64 = 0x9E3779B97F4A7C15;
+    let mut next = |lo: usize, hi: usize| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        lo + (s % (hi - lo) as u64) as usize
+    };
+    let mut cases: Vec<LetterboxCase> = [
+        (333, 517),
+        (100, 332),
+        (100, 497),
+        (1, 1),
+        (1, 700),
+        (640, 640),
+    ]
+    .iter()
+    .map(|&(h, w)| LetterboxCase {
+        h,
+        w,
+        imgsz: 320,
+        auto: true,
+        stride: 32,
+        seed: h as u64,
+    })
+    .collect();
+    for i in 0..42 {
+        cases.push(LetterboxCase {
+            h: next(1, 700),
+            w: next(1, 700),
+            imgsz: [320, 640, 333][i % 3],
+            auto: i % 4 != 0,
+            stride: if i % 5 == 0 { 64 } else { 32 },
+            seed: 900 + i as u64,
+        });
+    }
+    let replied = common::run_suite(
+        &Suite::Letterbox {
+            cases: cases.clone(),
+        },
+        dir.path(),
+    );
+    let runs = &replied.case("letterbox").unwrap().runs;
+    assert_eq!(runs.len(), cases.len());
+    let mut problems = Vec::new();
+    for (case, run) in cases.iter().zip(runs) {
+        let src: Vec<u8> = Vec::try_from(&replied.input(run).unwrap().flatten(0, -1)).unwrap();
+        let want_t = replied.output(run, Output::Eval).unwrap();
+        let want: Vec<u8> = Vec::try_from(&want_t.flatten(0, -1)).unwrap();
+        let lb = Letterbox::params(
+            case.h,
+            case.w,
+            case.imgsz,
+            case.imgsz,
+            case.stride,
+            case.auto,
+        )
+        .unwrap();
+        let (pw, ph) = lb.size();
+        let got = lb.apply(&src, case.w, case.h, 3).unwrap();
+        let shape = want_t.size();
+        if [ph as i64, pw as i64, 3] != shape.as_slice() || got != want {
+            let differ = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+            problems.push(format!(
+                "{}: ours {ph}×{pw}, theirs {shape:?}, {differ} bytes differ",
+                run.name
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(Letterbox::params(0, 5, 320, 320, 32, true).is_err());
+}
