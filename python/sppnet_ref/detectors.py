@@ -154,3 +154,16 @@ def letterbox(suite, reply):
         out = LetterBox(spec["imgsz"], auto=spec["auto"], stride=spec["stride"])(image=img)
         reply.run(case, torch.from_numpy(img), name=f"{spec['h']}x{spec['w']}@{spec['imgsz']}",
                   eval=torch.from_numpy(np.ascontiguousarray(out)))
+
+
+def scale_boxes(suite, reply):
+    """ultralytics' own `ops.scale_boxes` (then `clip_boxes`) on seeded f32 boxes: each run's
+    input is `[n, 4]` boxes on the letterboxed image, its output the boxes on the original."""
+    from ultralytics.utils import ops
+    case = reply.case("scale_boxes", **{"class": "ultralytics.utils.ops.scale_boxes"})
+    for spec in suite["cases"]:
+        g = torch.Generator().manual_seed(spec["seed"])
+        h1, w1 = spec["h1"], spec["w1"]
+        boxes = torch.rand(spec["n"], 4, generator=g) * torch.tensor([w1, h1, w1, h1]) * 1.2 - 10
+        out = ops.scale_boxes((h1, w1), boxes.clone(), (spec["h0"], spec["w0"]))
+        reply.run(case, boxes, name=f"{h1}x{w1}->{spec['h0']}x{spec['w0']}", eval=out)

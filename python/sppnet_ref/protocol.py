@@ -32,6 +32,7 @@ SUITES = {
     "resize": ("detectors", "resize"),
     "nms": ("detectors", "nms"),
     "letterbox": ("detectors", "letterbox"),
+    "scale_boxes": ("detectors", "scale_boxes"),
 }
 
 

@@ -88,3 +88,24 @@ impl Letterbox {
         Ok(out)
     }
 }
+
+/// ultralytics' `scale_boxes` then `clip_boxes` (`utils/ops.py`): `x1, y1, x2, y2` boxes on a
+/// letterboxed `(h1, w1)` input back onto the `(h0, w0)` original, in place. It recomputes the
+/// gain from the two shapes, with separate x and y gains, as upstream does (which can assume a
+/// resized size a pixel off the one [`Letterbox`] made; kept, since detections must match).
+pub fn scale_boxes(letterboxed: (usize, usize), boxes: &mut [[f32; 4]], original: (usize, usize)) {
+    let ((h1, w1), (h0, w0)) = (letterboxed, original);
+    let gain = (h1 as f64 / h0 as f64).min(w1 as f64 / w0 as f64);
+    let new_h = ((h0 as f64 * gain).round_ties_even()).max(1.0);
+    let new_w = ((w0 as f64 * gain).round_ties_even()).max(1.0);
+    let (gain_y, gain_x) = ((new_h / h0 as f64) as f32, (new_w / w0 as f64) as f32);
+    let pad_x = ((w1 as f64 - new_w) / 2.0 - 0.1).round_ties_even() as f32;
+    let pad_y = ((h1 as f64 - new_h) / 2.0 - 0.1).round_ties_even() as f32;
+    let (w0, h0) = (w0 as f32, h0 as f32);
+    for b in boxes.iter_mut() {
+        b[0] = ((b[0] - pad_x) / gain_x).clamp(0.0, w0);
+        b[1] = ((b[1] - pad_y) / gain_y).clamp(0.0, h0);
+        b[2] = ((b[2] - pad_x) / gain_x).clamp(0.0, w0);
+        b[3] = ((b[3] - pad_y) / gain_y).clamp(0.0, h0);
+    }
+}

@@ -64,6 +64,12 @@ pub enum Suite {
         /// The images and settings.
         cases: Vec<LetterboxCase>,
     },
+    /// ultralytics' `scale_boxes` on seeded boxes; input `[n, 4]` on the letterboxed image,
+    /// output the boxes on the original.
+    ScaleBoxes {
+        /// The shapes.
+        cases: Vec<ScaleBoxesCase>,
+    },
 }
 
 impl Suite {
@@ -80,6 +86,7 @@ impl Suite {
             Suite::Resize { .. } => "resize",
             Suite::Nms { .. } => "nms",
             Suite::Letterbox { .. } => "letterbox",
+            Suite::ScaleBoxes { .. } => "scale_boxes",
         }
     }
 }
@@ -225,6 +232,23 @@ pub struct LetterboxCase {
     pub auto: bool,
     /// Stride.
     pub stride: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// One box set of the `scale_boxes` suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScaleBoxesCase {
+    /// Letterboxed height.
+    pub h1: usize,
+    /// Letterboxed width.
+    pub w1: usize,
+    /// Original height.
+    pub h0: usize,
+    /// Original width.
+    pub w0: usize,
+    /// Boxes.
+    pub n: usize,
     /// Seed.
     pub seed: u64,
 }

@@ -213,3 +213,66 @@ fn letterbox_matches_ultralytics_byte_for_byte() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(Letterbox::params(0, 5, 320, 320, 32, true).is_err());
 }
+
+/// `sppnet::images::letterbox::scale_boxes` against ultralytics' `ops.scale_boxes` (with its
+/// clipping): boxes from the letterboxes of 40 seeded image sizes (and boxes outside the image),
+/// every coordinate bitwise equal.
+#[test]
+fn scale_boxes_matches_ultralytics_bitwise() {
+    use sppnet::images::letterbox::{scale_boxes, Letterbox};
+    use sppnet::reference::ScaleBoxesCase;
+    let dir = common::tempdir();
+    let mut s: u64 = 0xD1B54A32D192ED03;
+    let mut next = |lo: usize, hi: usize| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        lo + (s % (hi - lo) as u64) as usize
+    };
+    let cases: Vec<ScaleBoxesCase> = (0..40)
+        .map(|i| {
+            let (h0, w0) = if i == 0 {
+                (100, 332)
+            } else {
+                (next(1, 2000), next(1, 2000))
+            };
+            let imgsz = [320, 640, 1280][i % 3];
+            let lb = Letterbox::params(h0, w0, imgsz, imgsz, 32, i % 4 != 0).unwrap();
+            let (w1, h1) = lb.size();
+            ScaleBoxesCase {
+                h1,
+                w1,
+                h0,
+                w0,
+                n: 50,
+                seed: 1300 + i as u64,
+            }
+        })
+        .collect();
+    let replied = common::run_suite(
+        &Suite::ScaleBoxes {
+            cases: cases.clone(),
+        },
+        dir.path(),
+    );
+    let runs = &replied.case("scale_boxes").unwrap().runs;
+    assert_eq!(runs.len(), cases.len());
+    let mut problems = Vec::new();
+    for (case, run) in cases.iter().zip(runs) {
+        let flat: Vec<f32> = Vec::try_from(&replied.input(run).unwrap().flatten(0, -1)).unwrap();
+        let mut boxes: Vec<[f32; 4]> = flat.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
+        scale_boxes((case.h1, case.w1), &mut boxes, (case.h0, case.w0));
+        let want: Vec<f32> =
+            Vec::try_from(&replied.output(run, Output::Eval).unwrap().flatten(0, -1)).unwrap();
+        let got: Vec<f32> = boxes.concat();
+        let differ = got
+            .iter()
+            .zip(&want)
+            .filter(|(a, b)| a.to_bits() != b.to_bits())
+            .count();
+        if differ > 0 || got.len() != want.len() {
+            problems.push(format!("{}: {differ} coordinates differ", run.name));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
