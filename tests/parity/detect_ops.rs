@@ -7,6 +7,16 @@
 use crate::common;
 
 use sppnet::images::resize::resize_linear;
+
+/// A seeded xorshift source of sizes in `lo..hi`.
+fn sizes(mut s: u64) -> impl FnMut(usize, usize) -> usize {
+    move |lo, hi| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        lo + (s % (hi - lo) as u64) as usize
+    }
+}
 use sppnet::reference::{Output, ResizeCase, Suite};
 
 fn cases() -> Vec<ResizeCase> {
@@ -33,13 +43,7 @@ fn cases() -> Vec<ResizeCase> {
         });
     }
     // Seeded random sizes, 20..700 px, both directions, 1 and 3 channels.
-    let mut s: u64 = 0x2545F4914F6CDD1D;
-    let mut next = |lo: usize, hi: usize| {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        lo + (s % (hi - lo) as u64) as usize
-    };
+    let mut next = sizes(0x2545F4914F6CDD1D);
     for i in 0..40 {
         let (h, w) = (next(20, 700), next(20, 700));
         let (dh, dw) = (next(8, 700), next(8, 700));
@@ -142,13 +146,7 @@ fn letterbox_matches_ultralytics_byte_for_byte() {
     use sppnet::images::letterbox::Letterbox;
     use sppnet::reference::LetterboxCase;
     let dir = common::tempdir();
-    let mut s: u64 = 0x9E3779B97F4A7C15;
-    let mut next = |lo: usize, hi: usize| {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        lo + (s % (hi - lo) as u64) as usize
-    };
+    let mut next = sizes(0x9E3779B97F4A7C15);
     let mut cases: Vec<LetterboxCase> = [
         (333, 517),
         (100, 332),
@@ -222,13 +220,7 @@ fn scale_boxes_matches_ultralytics_bitwise() {
     use sppnet::images::letterbox::{scale_boxes, Letterbox};
     use sppnet::reference::ScaleBoxesCase;
     let dir = common::tempdir();
-    let mut s: u64 = 0xD1B54A32D192ED03;
-    let mut next = |lo: usize, hi: usize| {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        lo + (s % (hi - lo) as u64) as usize
-    };
+    let mut next = sizes(0xD1B54A32D192ED03);
     let cases: Vec<ScaleBoxesCase> = (0..40)
         .map(|i| {
             let (h0, w0) = if i == 0 {
