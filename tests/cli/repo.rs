@@ -134,8 +134,9 @@ fn files_stay_small_and_refer_to_nothing_outside_the_repository() {
         if is_code && lines > 400 {
             problems.push(format!("{}: {lines} lines", f.display()));
         }
-        for needle in ["NOTES §", "../shared"] {
-            if text.contains(needle) && !f.ends_with("tests/cli/repo.rs") {
+        // Spelled in pieces, so that this file does not name them itself.
+        for needle in [["NOTES", " §"].concat(), ["..", "/shared"].concat()] {
+            if text.contains(&needle) {
                 problems.push(format!("{} refers to `{needle}`", f.display()));
             }
         }

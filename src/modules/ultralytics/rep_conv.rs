@@ -9,7 +9,7 @@ use tch::Tensor;
 
 use super::conv_opts::ConvOpts;
 use crate::error::{Error, Result};
-use super::reparam::{merged, Branches};
+use super::reparam::{merged, replace_branches, Branches};
 use crate::modules::{Block, Child, Conv, Fuse, Module, Notes, Pickled};
 use crate::nn::{Act, Scope};
 
@@ -92,9 +92,7 @@ impl Fuse for RepConv {
             let w = k3.f_add(&k1.f_constant_pad_nd([1, 1, 1, 1])?)?.f_add_scalar(0i64)?;
             Ok((w, b3.f_add(&b1)?.f_add_scalar(0i64)?))
         })?;
-        sd.retain(|k, _| !(k.starts_with(&format!("{prefix}conv1.")) || k.starts_with(&format!("{prefix}conv2."))));
-        sd.insert(format!("{prefix}conv.weight"), weight);
-        sd.insert(format!("{prefix}conv.bias"), bias);
+        replace_branches(sd, prefix, ["conv1", "conv2"], weight, bias);
         Ok(())
     }
 }

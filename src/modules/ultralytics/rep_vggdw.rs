@@ -9,7 +9,7 @@ use tch::Tensor;
 
 use super::conv_opts::ConvOpts;
 use crate::error::{Error, Result};
-use super::reparam::{merged, Branches};
+use super::reparam::{merged, replace_branches, Branches};
 use crate::modules::{Block, Child, Conv, Fuse, Module, Notes, Pickled};
 use crate::nn::{Act, Scope};
 
@@ -72,9 +72,7 @@ impl Fuse for RepVggDw {
             let (w3, b3) = folded(c3)?;
             Ok((w7.f_add(&w3.f_constant_pad_nd([2, 2, 2, 2])?)?, b7.f_add(&b3)?))
         })?;
-        sd.retain(|k, _| !(k.starts_with(&format!("{prefix}conv.")) || k.starts_with(&format!("{prefix}conv1."))));
-        sd.insert(format!("{prefix}conv.weight"), weight);
-        sd.insert(format!("{prefix}conv.bias"), bias);
+        replace_branches(sd, prefix, ["conv", "conv1"], weight, bias);
         Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! What `RepConv` and `RepVGGDW` share: two `Conv` branches summed, which `fuse` merges into one
 //! `nn.Conv2d` with the geometry of the first.
 
+use std::collections::BTreeMap;
+
 use tch::Tensor;
 
 use super::conv::ConvBlockConfig;
@@ -85,4 +87,19 @@ pub fn merged(first: &Child, class: &str) -> Result<Child> {
         groups: a.conv.g,
         bias: true,
     })
+}
+
+/// Replace the two branches' keys (`{prefix}{names[i]}.*`) by the merged convolution's
+/// `{prefix}conv.weight` and `{prefix}conv.bias`: the fused layout.
+pub fn replace_branches(
+    sd: &mut BTreeMap<String, Tensor>,
+    prefix: &str,
+    names: [&str; 2],
+    weight: Tensor,
+    bias: Tensor,
+) {
+    let branches = names.map(|n| format!("{prefix}{n}."));
+    sd.retain(|k, _| !branches.iter().any(|b| k.starts_with(b.as_str())));
+    sd.insert(format!("{prefix}conv.weight"), weight);
+    sd.insert(format!("{prefix}conv.bias"), bias);
 }
