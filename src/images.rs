@@ -4,6 +4,8 @@
 //! against a pixel limit before anything is decoded, and the decoder itself runs under an
 //! allocation limit, so a small file claiming 60000×60000 pixels costs nothing.
 
+pub mod decode;
+pub mod draw;
 pub mod letterbox;
 pub mod resize;
 
@@ -11,6 +13,8 @@ use std::io::BufReader;
 use std::path::Path;
 
 use image::ImageReader;
+
+pub use decode::{decode_rgb8, Rgb8};
 use tch::{Kind, Tensor};
 
 use crate::error::{Error, Result};
@@ -79,25 +83,15 @@ pub fn image_size(path: &Path, max_pixels: u64) -> Result<(u32, u32)> {
     Ok((w, h))
 }
 
-/// Decode a PNG or JPEG file into a normalised RGB tensor, refusing more than `max_pixels`.
+/// Decode a PNG or JPEG file ([`decode::decode_rgb8`]: as OpenCV decodes it, in RGB order) into a
+/// normalised RGB tensor, refusing more than `max_pixels`.
 ///
 /// # Shapes
 /// → `[3, H, W]` f32 (the image's own size).
 pub fn load_image(path: &Path, norm: &Normalize, max_pixels: u64) -> Result<Tensor> {
-    let (w, h) = image_size(path, max_pixels)?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(w);
-    limits.max_image_height = Some(h);
-    // RGB output plus the decoder's own buffers, with room for 16-bit PNGs.
-    limits.max_alloc = Some(u64::from(w) * u64::from(h) * 16 + (64 << 20));
-    let mut r = reader(path)?;
-    r.limits(limits);
-    let img = r
-        .decode()
-        .map_err(|e| image_error(path, unreadable(&e)))?
-        .into_rgb8();
-    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
-    let hwc = Tensor::f_from_data_size(img.as_raw(), &[h, w, 3], Kind::Uint8)?;
+    let img = decode::decode_rgb8(path, max_pixels)?;
+    let (w, h) = (img.width as i64, img.height as i64);
+    let hwc = Tensor::f_from_data_size(&img.data, &[h, w, 3], Kind::Uint8)?;
     drop(img);
     let mut chw = hwc
         .f_permute([2, 0, 1])?
@@ -146,6 +140,33 @@ pub fn top_k(scores: &Tensor, k: usize) -> Result<Vec<(i64, f64)>> {
         .into_iter()
         .zip(values.into_iter().map(f64::from))
         .collect())
+}
+
+/// Whether a path names a PNG or JPEG file (by extension).
+pub fn is_image(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+}
+
+/// Files and folders to image files: a folder contributes its PNG/JPEG files, sorted by name;
+/// a file is taken as it is (and refused later if it does not decode).
+pub fn expand_inputs(inputs: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut found: Vec<_> = std::fs::read_dir(p)
+                .map_err(|e| Error::io(p, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && is_image(f))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
 }
 
 /// The one-line message for an image the decoder refused (some decoder errors span lines).

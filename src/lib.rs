@@ -11,6 +11,7 @@
 //! - [`modules`]: one struct per upstream class and the registry that lists them;
 //! - [`model`]: self-describing checkpoints ([`Model`]);
 //! - [`port`]: `torch.save` files to models, without Python;
+//! - [`detect`]: whole-detector inference as ultralytics' `predict` (letterbox, NMS, boxes);
 //! - [`images`], [`reference`](mod@reference), [`parity`], [`bench`](mod@bench): image inference helpers, the typed
 //!   protocol with the Python reference, and the parity and benchmark runs built on it.
 //!
@@ -33,6 +34,7 @@
 pub mod bench;
 pub mod compare;
 pub mod cuda;
+pub mod detect;
 pub mod error;
 pub mod images;
 pub mod io;

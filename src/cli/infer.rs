@@ -1,11 +1,11 @@
 //! `sppnet infer`: run a checkpoint on PNG/JPEG images of any size, batched by size.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 use serde_json::{json, Value};
 use sppnet::images::{buckets, image_size, load_image, top_k, Normalize, DEFAULT_MAX_PIXELS};
@@ -71,30 +71,6 @@ struct Outcome {
     tensor: Tensor,
 }
 
-fn is_image(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
-}
-
-fn expand(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for p in inputs {
-        if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("{}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file() && is_image(f))
-                .collect();
-            found.sort();
-            files.extend(found);
-        } else {
-            files.push(p.clone());
-        }
-    }
-    Ok(files)
-}
-
 /// Run the model on one same-sized batch: its output, or its feature vector.
 fn run_batch(model: &Model, x: &Tensor, features: bool) -> sppnet::Result<Tensor> {
     match features {
@@ -139,7 +115,7 @@ pub fn run(args: InferArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> 
             .half()
             .map_err(|e| anyhow::anyhow!("--half: {e}; use CUDA or drop --half"))?;
     }
-    let files = expand(&args.inputs)?;
+    let files = sppnet::images::expand_inputs(&args.inputs)?;
     if files.is_empty() {
         bail!("no images found in {:?}", args.inputs);
     }

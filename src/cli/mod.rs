@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod detect;
 pub mod forward;
 pub mod infer;
 pub mod inspect;
@@ -65,6 +66,32 @@ pub fn positive(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
         _ => Err(format!("`{s}` is not a finite number above 0")),
+    }
+}
+
+/// A number in [0, 1] (a confidence or IoU threshold).
+pub fn unit(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a number in [0, 1]")),
+    }
+}
+
+/// A count of at least 1.
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(v) if v >= 1 => Ok(v),
+        _ => Err(format!("`{s}` is not a whole number of at least 1")),
+    }
+}
+
+/// A class index (0 or more).
+pub fn class_index(s: &str) -> Result<i64, String> {
+    match s.trim().parse::<i64>() {
+        Ok(v) if (0..=1 << 20).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a class index (a whole number from 0)"
+        )),
     }
 }
 

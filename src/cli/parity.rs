@@ -56,7 +56,7 @@ pub fn run(args: ParityArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         rows.extend(parity::run(&reference, device, threads, opts, tmp.path())?);
     }
     let skipped: &[&str] = if args.skip_blocks {
-        &["ultralytics blocks (--skip-blocks)"]
+        &["ultralytics blocks and whole detectors (--skip-blocks)"]
     } else {
         &[]
     };

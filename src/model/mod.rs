@@ -306,6 +306,26 @@ impl Model {
         Ok(())
     }
 
+    /// Store every 4-D weight channels-last (NHWC strides), as PyTorch's
+    /// `module.to(memory_format=torch.channels_last)`: convolutions then take libtorch's
+    /// channels-last (oneDNN) path, whose sums are ordered differently from the NCHW path's —
+    /// what ultralytics' `predict` does on x86 CPUs, so its bits need it.
+    pub fn channels_last(&self) -> Result<()> {
+        tch::no_grad(|| -> Result<()> {
+            for (_, mut t) in self.vs.variables() {
+                if let [n, c, h, w] = t.size()[..] {
+                    let strides = [h * w * c, 1, w * c, c];
+                    let nhwc =
+                        Tensor::f_empty_strided([n, c, h, w], strides, (t.kind(), t.device()))?;
+                    let mut nhwc = nhwc;
+                    nhwc.f_copy_(&t)?;
+                    t.f_set_data(&nhwc)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// The same model with BatchNorm folded into every convolution the module lists as
     /// [`Module::fusable`], as ultralytics' `model.fuse()` does (same arithmetic).
     pub fn fuse(&self) -> Result<Model> {

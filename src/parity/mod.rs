@@ -3,6 +3,7 @@
 //! [`CUDA_TOLERANCE`] on CUDA.
 
 mod cases;
+mod detectors;
 
 use std::path::Path;
 
@@ -16,6 +17,7 @@ use crate::runtime::device_name;
 use crate::{spatial_pyramid_pool, Model, Rule};
 
 pub use cases::{block_cases, sppnet_suite};
+pub use detectors::JPEG_LEVELS;
 
 /// Max abs error accepted on CUDA (cuDNN may use TF32); on the CPU the match must be bitwise.
 pub const CUDA_TOLERANCE: f64 = 1e-3;
@@ -44,7 +46,7 @@ pub struct Row {
 pub struct Options {
     /// Fewer SppNet sizes and block configurations (the pool sweep always runs whole).
     pub quick: bool,
-    /// Leave out the ultralytics blocks (a Python without `ultralytics`).
+    /// Leave out the ultralytics blocks and whole detectors (a Python without `ultralytics`).
     pub skip_blocks: bool,
 }
 
@@ -109,6 +111,7 @@ pub fn run(
     rows.extend(sppnet(&c, opts.quick)?);
     if !opts.skip_blocks {
         rows.extend(blocks(&c, opts.quick)?);
+        rows.extend(detectors::rows(&c, opts.quick)?);
     }
     Ok(rows)
 }

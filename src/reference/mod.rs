@@ -10,8 +10,8 @@ mod suite;
 
 pub use server::{BenchReply, BenchRequest, BenchServer};
 pub use suite::{
-    BlockCase, DetectorCase, InputSpec, LetterboxCase, NmsCase, ResizeCase, ScaleBoxesCase,
-    SppNetInput, SppNetModel, Suite,
+    BlockCase, DetectorCase, InputSpec, LetterboxCase, NmsCase, PredictCase, ResizeCase,
+    ScaleBoxesCase, SppNetInput, SppNetModel, Suite,
 };
 
 use std::collections::BTreeMap;

@@ -70,6 +70,14 @@ pub enum Suite {
         /// The shapes.
         cases: Vec<ScaleBoxesCase>,
     },
+    /// Whole detectors end to end: `YOLO(weights).predict` on an image set the reference writes
+    /// (PNG; JPEG too with `jpeg`), one file per call.
+    Predict {
+        /// Models and settings.
+        cases: Vec<PredictCase>,
+        /// Also the two JPEG originals (decoders differ: compared with a tolerance).
+        jpeg: bool,
+    },
 }
 
 impl Suite {
@@ -87,6 +95,7 @@ impl Suite {
             Suite::Nms { .. } => "nms",
             Suite::Letterbox { .. } => "letterbox",
             Suite::ScaleBoxes { .. } => "scale_boxes",
+            Suite::Predict { .. } => "predict",
         }
     }
 }
@@ -251,4 +260,33 @@ pub struct ScaleBoxesCase {
     pub n: usize,
     /// Seed.
     pub seed: u64,
+}
+
+/// One model and the `predict` settings it runs with.
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictCase {
+    /// Case name.
+    pub name: String,
+    /// A detection yaml built and randomised by ultralytics, saved as a trainer's `best.pt` …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yaml: Option<String>,
+    /// Predict end to end (`predict(nms=False)`: the one-to-one head without NMS).
+    pub end2end: bool,
+    /// … from this seed; or
+    pub seed: i64,
+    /// a real third-party checkpoint (`sppnet_ref.fixtures`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<String>,
+    /// `imgsz`.
+    pub imgsz: usize,
+    /// `conf`.
+    pub conf: f64,
+    /// `iou`.
+    pub iou: f64,
+    /// `max_det`.
+    pub max_det: usize,
+    /// `classes`.
+    pub classes: Option<Vec<i64>>,
+    /// `agnostic_nms`.
+    pub agnostic: bool,
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod bench;
 mod blocks;
+mod detect;
 mod examples;
 mod forward;
 mod hostile;

@@ -14,7 +14,7 @@ const LAYERS: [&[&str]; 7] = [
     &["modules"],
     &["model"],
     &["port"],
-    &["reference"],
+    &["reference", "detect"],
     &["parity", "bench"],
 ];
 

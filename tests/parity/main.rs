@@ -10,5 +10,6 @@ mod detectors;
 mod golden;
 mod pool;
 mod porting;
+mod predict;
 mod sppnet;
 mod ultralytics;

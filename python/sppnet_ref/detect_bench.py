@@ -1,0 +1,168 @@
+"""The detector bench (`make bench-detect`): `sppnet detect` against ultralytics' own
+`YOLO(w).predict` and against ONNX Runtime (the same model exported by ultralytics, run through
+its ONNX backend), on the CPU, same intra-op thread count, rounds alternating which side goes
+first.
+
+    python -m sppnet_ref.detect_bench --sppnet target/release/sppnet --save bench/detect [--rounds 3] [--threads 2]
+
+Per model (yolov8n, yolo11n, yolo26n from their yamls, randomised and saved as a trainer's
+best.pt; and the real fall-detection YOLOv8s):
+- latency: one 810×1080 image (ultralytics' bus.jpg) at imgsz 640, 8 runs after a warm-up,
+  the median of each image's preprocess + inference + postprocess as each tool reports it
+  (`sppnet detect --json`'s `ms`, `Results.speed`);
+- folder: the 16 mixed-size images of the parity suite (predict.make_images), images/s of the
+  whole loop, model already loaded (`sppnet detect`'s own count; `predict(folder, stream=True)`
+  timed around);
+- whole process, one image: wall time and peak RSS of `sppnet detect W bus.jpg` and of
+  `python -c "YOLO(W).predict(bus.jpg)"` (median of the rounds).
+Writes PREFIX.json and PREFIX.md.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+from .predict import assets, checkpoint, make_images
+from .protocol import Reply
+
+MODELS = [("yolov8n", {"yaml": "yolov8n.yaml"}), ("yolo11n", {"yaml": "yolo11n.yaml"}),
+          ("yolo26n", {"yaml": "yolo26n.yaml"}), ("fall-yolov8s (real)", {"fixture": "fall-yolov8s"})]
+LATENCY_RUNS = 8
+
+
+def rust_detect(sppnet, threads, weights, images, json_out=True):
+    cmd = [sppnet, "--threads", str(threads), "detect", weights, *images] + (["--json"] if json_out else [])
+    env = {**os.environ, "SPPNET_REPORT_PEAK_RSS": "1"}
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    if p.returncode != 0:
+        raise SystemExit(f"sppnet detect failed: {p.stderr.strip()}")
+    rate = rss = None
+    for line in p.stderr.splitlines():
+        if "images/s" in line:
+            rate = float(line.split("(")[1].split(" images/s")[0])
+        if line.startswith("sppnet-peak-rss-kib:"):
+            rss = int(line.split(":")[1]) * 1024
+    rows = [json.loads(l) for l in p.stdout.splitlines()] if json_out else []
+    return rows, rate, wall, rss
+
+
+def python_process(threads, weights, image):
+    code = ("import ultralytics.utils.torch_utils as tu, sys, resource; tu.NUM_THREADS = int(sys.argv[1]); "
+            "from ultralytics import YOLO; YOLO(sys.argv[2]).predict(sys.argv[3], verbose=False); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")  # peak RSS, KiB
+    t = time.perf_counter()
+    p = subprocess.run([sys.executable, "-c", code, str(threads), weights, image], check=True, capture_output=True,
+                       text=True)
+    wall = time.perf_counter() - t
+    return wall, int(p.stdout.split()[-1]) * 1024
+
+
+def python_side(model, image, folder, n_folder):
+    model.predict(image, verbose=False)  # warm-up
+    lat = []
+    for _ in range(LATENCY_RUNS):
+        r = model.predict(image, verbose=False)[0]
+        lat.append(sum(r.speed.values()))
+    t = time.perf_counter()
+    n = sum(1 for _ in model.predict(folder, stream=True, verbose=False))
+    assert n == n_folder, (n, n_folder)
+    return statistics.median(lat), n / (time.perf_counter() - t)
+
+
+def bench(args):
+    import ultralytics.utils.torch_utils as torch_utils
+    from ultralytics import YOLO
+    torch.set_num_threads(args.threads)
+    torch_utils.NUM_THREADS = args.threads
+    tmp = tempfile.mkdtemp(prefix="sppnet-detect-bench-")
+    reply = Reply(tmp)
+    folder_files = [f for f in make_images(tmp, jpeg=True) if not f.endswith("16bit.png")]
+    folder = os.path.join(tmp, "folder")
+    os.makedirs(folder)
+    for f in folder_files:
+        os.link(os.path.join(tmp, f), os.path.join(folder, os.path.basename(f)))
+    image = os.path.join(assets(), "bus.jpg")
+    results = []
+    for name, spec in MODELS:
+        weights = reply.path(checkpoint({"seed": 1, **spec}, reply))
+        reply.cases.append({})
+        onnx = YOLO(weights).export(format="onnx", simplify=False, dynamic=True, imgsz=640, verbose=False)
+        py, ort = YOLO(weights), YOLO(onnx, task="detect")
+        row = {"model": name, "rust": [], "python": [], "onnxruntime": [], "process": []}
+        for k in range(args.rounds):
+            sides = ["rust", "python", "onnxruntime"]
+            for side in sides if k % 2 == 0 else sides[::-1]:
+                if side == "rust":
+                    rows, _, _, _ = rust_detect(args.sppnet, args.threads, weights, [image] * (LATENCY_RUNS + 1))
+                    lat = statistics.median(sum(r["ms"].values()) for r in rows[1:])
+                    _, rate, _, _ = rust_detect(args.sppnet, args.threads, weights, [folder], json_out=False)
+                    row["rust"].append((lat, rate))
+                else:
+                    row[side].append(python_side(py if side == "python" else ort, image, folder, len(folder_files)))
+            _, _, wall, rss = rust_detect(args.sppnet, args.threads, weights, [image], json_out=False)
+            pwall, prss = python_process(args.threads, weights, image)
+            row["process"].append((wall, rss, pwall, prss))
+        results.append(row)
+        print(markdown([summarise(row)], args.threads).splitlines()[-1], file=sys.stderr)
+    return results
+
+
+def med(xs, i):
+    return statistics.median(x[i] for x in xs)
+
+
+def summarise(row):
+    r, p, o = row["rust"], row["python"], row["onnxruntime"]
+    pr = row["process"]
+    return {
+        "model": row["model"],
+        "latency_ms": {"sppnet": med(r, 0), "ultralytics": med(p, 0), "onnxruntime": med(o, 0)},
+        "folder_images_per_s": {"sppnet": med(r, 1), "ultralytics": med(p, 1), "onnxruntime": med(o, 1)},
+        "process": {"sppnet_s": med(pr, 0), "sppnet_rss": med(pr, 1), "python_s": med(pr, 2), "python_rss": med(pr, 3)},
+        "rounds": row,
+    }
+
+
+def markdown(summaries, threads):
+    from .make_weights import cpu_model as cpu_name
+    out = [f"Machine: {cpu_name()}, {os.cpu_count()} cores; CPU, {threads} intra-op thread(s) on every side; "
+           "imgsz 640; medians of the rounds.", "",
+           "| model | latency: sppnet | ultralytics | ONNX Runtime | ultralytics / sppnet | folder images/s: sppnet "
+           "| ultralytics | ONNX Runtime | sppnet / ultralytics | one image, whole process: sppnet | python | "
+           "peak RSS: sppnet | python | sppnet / python |", "|" + "---|" * 14]
+    for s in summaries:
+        l, f, p = s["latency_ms"], s["folder_images_per_s"], s["process"]
+        out.append(
+            f"| {s['model']} | {l['sppnet']:.1f} ms | {l['ultralytics']:.1f} ms | {l['onnxruntime']:.1f} ms | "
+            f"{l['ultralytics'] / l['sppnet']:.2f}× | {f['sppnet']:.2f} | {f['ultralytics']:.2f} | {f['onnxruntime']:.2f} | "
+            f"{f['sppnet'] / f['ultralytics']:.2f}× | {p['sppnet_s']:.2f} s | {p['python_s']:.2f} s | "
+            f"{p['sppnet_rss'] / 2**20:.0f} MiB | {p['python_rss'] / 2**20:.0f} MiB | {p['sppnet_rss'] / p['python_rss']:.2f}× |")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sppnet", required=True)
+    ap.add_argument("--save", required=True, help="PREFIX: writes PREFIX.json and PREFIX.md")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    summaries = [summarise(r) for r in bench(args)]
+    with open(args.save + ".json", "w") as f:
+        json.dump({"schema": "sppnet-detect-bench/1", "threads": args.threads, "results": summaries}, f, indent=1)
+    md = markdown(summaries, args.threads)
+    with open(args.save + ".md", "w") as f:
+        f.write(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

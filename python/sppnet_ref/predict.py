@@ -1,0 +1,127 @@
+"""Whole detectors end to end, live (suite `predict`): ultralytics' own `YOLO(weights).predict`
+on image files, one file per call (as for a single path or a folder: each image letterboxed with
+minimal padding to the stride; a *list* of mixed-shape paths is one batch padded to the square
+`imgsz`, which `sppnet detect` does not mimic).
+
+`predict` resets torch's intra-op threads to `ultralytics.utils.NUM_THREADS` (min(8, cores - 1))
+on the CPU; the suite sets that to the job's thread count, so both sides run with the same one.
+
+The image set (written into the reply folder, `images/`): ultralytics' own `bus.jpg` and
+`zidane.jpg` (shipped in its wheel) as PNG, crops and rescalings of them at odd sizes (1×1, thin,
+huge, exact stride multiples, two of one size so that the Rust side batches them), grey, RGBA and
+16-bit PNGs, and with `jpeg` the two JPEG originals. Each run's input is the image as OpenCV
+decodes it (`cv2.imread`, BGR flipped to RGB, uint8 HWC); its `eval` output the detections as
+`[n, 6]` rows `x1, y1, x2, y2, conf, class` (float32).
+"""
+import os
+
+import numpy as np
+import torch
+
+from .common import randomise
+from .detectors import reset_dfl, save_checkpoint
+
+
+def assets():
+    import ultralytics
+    return os.path.join(os.path.dirname(ultralytics.__file__), "assets")
+
+
+def make_images(out_dir, jpeg):
+    """Write the image set; returns file names relative to out_dir."""
+    import cv2
+    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
+    bus = cv2.imread(os.path.join(assets(), "bus.jpg"))
+    zidane = cv2.imread(os.path.join(assets(), "zidane.jpg"))
+    rng = np.random.default_rng(20261201)
+    images = {
+        "bus.png": bus,
+        "zidane.png": zidane,
+        "bus_crop_a.png": bus[100:433, 50:567],
+        "bus_crop_b.png": bus[400:733, 200:717],  # same size as crop_a: batched together in Rust
+        "zidane_small.png": cv2.resize(zidane, (97, 55), interpolation=cv2.INTER_AREA),
+        "zidane_wide.png": cv2.resize(zidane, (2000, 300), interpolation=cv2.INTER_LINEAR),
+        "bus_tall.png": cv2.resize(bus, (90, 1200), interpolation=cv2.INTER_LINEAR),
+        "bus_640.png": cv2.resize(bus, (640, 640), interpolation=cv2.INTER_LINEAR),
+        "one_pixel.png": bus[500:501, 400:401],
+        "thin.png": zidane[300:317, 600:605],
+        "noise.png": rng.integers(0, 256, (211, 173, 3), dtype=np.uint8),
+    }
+    files = []
+    for name, im in images.items():
+        cv2.imwrite(os.path.join(out_dir, "images", name), im)
+        files.append(f"images/{name}")
+    grey = cv2.cvtColor(bus, cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(os.path.join(out_dir, "images", "bus_grey.png"), grey)
+    rgba = np.dstack([zidane, rng.integers(0, 256, zidane.shape[:2], dtype=np.uint8)])
+    cv2.imwrite(os.path.join(out_dir, "images", "zidane_rgba.png"), rgba)
+    deep = bus.astype(np.uint16) * 257 + rng.integers(0, 256, bus.shape, dtype=np.uint16)
+    cv2.imwrite(os.path.join(out_dir, "images", "bus_16bit.png"), deep[300:700, 100:600])
+    files += ["images/bus_grey.png", "images/zidane_rgba.png", "images/bus_16bit.png"]
+    if jpeg:
+        import shutil
+        for name in ("bus.jpg", "zidane.jpg"):
+            shutil.copyfile(os.path.join(assets(), name), os.path.join(out_dir, "images", name))
+            files.append(f"images/{name}")
+    return files
+
+
+def checkpoint(spec, reply):
+    """The case's weights file: a real fixture, or a yaml model randomised and saved as a
+    trainer would (see detectors.py). `end2end` is a predict setting here (`nms=False`)."""
+    import shutil
+    from ultralytics.nn.tasks import DetectionModel
+    from .fixtures import fetch
+    name = f"checkpoint-{len(reply.cases):02d}.pt"
+    path = reply.path(name)
+    if spec.get("fixture"):
+        shutil.copyfile(fetch(spec["fixture"]), path)
+        return name
+    model = DetectionModel(spec["yaml"], verbose=False)
+    randomise(model, spec["seed"])
+    reset_dfl(model)
+    model.eval()
+    save_checkpoint(model, path, "best")
+    return name
+
+
+def predict(suite, reply):
+    import cv2
+    import ultralytics.utils.torch_utils as torch_utils
+    from ultralytics import YOLO
+    torch_utils.NUM_THREADS = torch.get_num_threads()  # what predict resets the threads to on the CPU
+    images = make_images(reply.out_dir, suite.get("jpeg", False))
+    for spec in suite["cases"]:
+        weights = checkpoint(spec, reply)
+        model = YOLO(reply.path(weights))
+        settings = {k: spec[k] for k in ("imgsz", "conf", "iou", "max_det", "classes")}
+        case = reply.case(spec["name"], files={"checkpoint": weights},
+                          params={**settings, "agnostic_nms": spec["agnostic"], "end2end": bool(spec.get("end2end")),
+                                  "names": {str(k): v for k, v in model.names.items()}})
+        for image in images:
+            path = reply.path(image)
+            # nms=False: the one-to-one head without NMS (end-to-end cases); None: predict's default.
+            r = model.predict(path, verbose=False, device="cpu", agnostic_nms=spec["agnostic"],
+                              nms=False if spec.get("end2end") else None, **settings)[0]
+            b = r.boxes
+            rows = torch.cat([b.xyxy, b.conf[:, None], b.cls[:, None]], 1).float() if len(b) else torch.zeros(0, 6)
+            decoded = torch.from_numpy(np.ascontiguousarray(cv2.imread(path)[..., ::-1]))
+            reply.run(case, decoded, name=image, eval=rows)
+
+
+def cli_fixtures(out_dir):
+    """`python -m sppnet_ref.predict fixtures DIR`: small checkpoints for the CLI tests — a
+    randomised yolov8n (`yolov8n.pt`) and a YOLO12n whose `A2C2f` sppnet does not implement."""
+    from ultralytics.nn.tasks import DetectionModel
+    for yaml, name in (("yolov8n.yaml", "detector.pt"), ("yolo12n.yaml", "yolo12n.pt")):
+        model = DetectionModel(yaml, verbose=False)
+        randomise(model, 5)
+        reset_dfl(model)
+        save_checkpoint(model.eval(), os.path.join(out_dir, name), "best")
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:2] != ["fixtures"] or len(sys.argv) != 3:
+        raise SystemExit("usage: python -m sppnet_ref.predict fixtures DIR")
+    cli_fixtures(sys.argv[2])

@@ -1,0 +1,254 @@
+//! `sppnet detect`: a user's ultralytics detector on PNG/JPEG files, as `YOLO(w).predict(…)`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::bail;
+use clap::Args;
+use serde_json::{json, Value};
+use sppnet::detect::run::{detect_files, ImageResult, Job};
+use sppnet::detect::{Detection, Detector, Nms, RunAs};
+use sppnet::images::draw::{draw, encode, Labelled};
+use sppnet::images::{expand_inputs, Rgb8, DEFAULT_MAX_PIXELS};
+use sppnet::io::{refuse_existing, write_atomic};
+use sppnet::runtime::{configure_threads, parse_device};
+
+/// Arguments of `sppnet detect`.
+#[derive(Args)]
+pub struct DetectArgs {
+    /// An ultralytics detector: a `.pt` (best.pt, last.pt, any 8.x or fork) or a `.safetensors`
+    /// written by `sppnet port`.
+    weights: PathBuf,
+    /// Image files (PNG, JPEG) and folders (their .png/.jpg/.jpeg files, sorted by name).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Inference size; rounded up to a multiple of the model's stride, as ultralytics does.
+    #[arg(long, default_value_t = 640, value_parser = clap::value_parser!(u64).range(1..=8192))]
+    imgsz: u64,
+    /// Confidence threshold, in [0, 1].
+    #[arg(long, default_value_t = 0.25, value_parser = super::unit)]
+    conf: f64,
+    /// IoU threshold of NMS, in [0, 1].
+    #[arg(long, default_value_t = 0.7, value_parser = super::unit)]
+    iou: f64,
+    /// Most detections per image (at least 1).
+    #[arg(long, default_value_t = 300, value_parser = super::at_least_one)]
+    max_det: usize,
+    /// Keep only these class indices (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = super::class_index)]
+    classes: Option<Vec<i64>>,
+    /// One NMS over all classes (end to end: a class-agnostic top-k).
+    #[arg(long)]
+    agnostic_nms: bool,
+    /// Run a YOLO26 / YOLOv10 model end to end with its one-to-one head and no NMS, as
+    /// ultralytics' `nms=False` (by default predict uses the one-to-many head and NMS).
+    #[arg(long)]
+    end2end: bool,
+    /// auto (CUDA when available), cpu, cuda, cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// fp16 on CUDA (ignored on the CPU, as ultralytics ignores it).
+    #[arg(long)]
+    half: bool,
+    /// Most images of one size per forward pass. 1 (ultralytics' default) gives predict's bits;
+    /// larger batches may differ from it in the last bits of a few boxes.
+    #[arg(long, default_value_t = 1, value_parser = super::at_least_one)]
+    batch_size: usize,
+    /// Most pixels an image may have; larger ones are reported and skipped before decoding.
+    #[arg(long, default_value_t = DEFAULT_MAX_PIXELS, value_parser = clap::value_parser!(u64).range(1..))]
+    max_pixels: u64,
+    /// One JSON object per image on stdout, and nothing else there.
+    #[arg(long)]
+    json: bool,
+    /// Write each image with its boxes and labels drawn into this folder (same file name).
+    #[arg(long)]
+    save_dir: Option<PathBuf>,
+    /// Overwrite pictures already in --save-dir.
+    #[arg(long)]
+    force: bool,
+}
+
+/// The picture each input is saved as: its file name, made unique among the inputs.
+fn picture_names(files: &[PathBuf], dir: &Path) -> Vec<PathBuf> {
+    let mut used = BTreeSet::new();
+    files
+        .iter()
+        .map(|f| {
+            let stem = f
+                .file_stem()
+                .map_or("image".into(), |s| s.to_string_lossy().into_owned());
+            let ext = if is_jpeg(f) { "jpg" } else { "png" };
+            let mut name = format!("{stem}.{ext}");
+            let mut k = 1;
+            while !used.insert(name.clone()) {
+                name = format!("{stem}_{k}.{ext}");
+                k += 1;
+            }
+            dir.join(name)
+        })
+        .collect()
+}
+
+fn is_jpeg(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg"))
+}
+
+fn save_picture(img: &Rgb8, dets: &[Detection], path: &Path, force: bool) -> sppnet::Result<()> {
+    let labels: Vec<String> = dets
+        .iter()
+        .map(|d| format!("{} {:.2}", d.name, d.confidence))
+        .collect();
+    let boxes: Vec<Labelled<'_>> = dets
+        .iter()
+        .zip(&labels)
+        .map(|(d, l)| Labelled {
+            bbox: d.bbox,
+            label: l,
+            class: d.class,
+        })
+        .collect();
+    let mut img = img.clone();
+    draw(&mut img, &boxes)?;
+    write_atomic(path, &encode(&img, is_jpeg(path))?, force)
+}
+
+fn to_json(path: &Path, r: &ImageResult) -> Value {
+    let dets: Vec<Value> = r
+        .detections
+        .iter()
+        .map(|d| {
+            json!({"class": d.class, "name": d.name, "confidence": f64::from(d.confidence),
+                   "box": d.bbox.map(f64::from)})
+        })
+        .collect();
+    json!({"path": path.display().to_string(), "width": r.width, "height": r.height, "detections": dets,
+           "ms": {"preprocess": r.ms.preprocess, "inference": r.ms.inference, "postprocess": r.ms.postprocess}})
+}
+
+fn human(path: &Path, r: &ImageResult) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    r.detections
+        .iter()
+        .for_each(|d| *counts.entry(d.name.as_str()).or_default() += 1);
+    let what: Vec<String> = counts.iter().map(|(n, c)| format!("{c} {n}")).collect();
+    let what = if what.is_empty() {
+        "no detections".to_string()
+    } else {
+        what.join(", ")
+    };
+    let ms = r.ms.preprocess + r.ms.inference + r.ms.postprocess;
+    let mut s = format!(
+        "{} ({}×{}): {what}, {ms:.1} ms\n",
+        path.display(),
+        r.width,
+        r.height
+    );
+    for d in &r.detections {
+        let [x1, y1, x2, y2] = d.bbox;
+        s += &format!(
+            "  {} {:.3} [{x1:.1}, {y1:.1}, {x2:.1}, {y2:.1}]\n",
+            d.name, d.confidence
+        );
+    }
+    s
+}
+
+/// Run `sppnet detect`; exit code 1 when any image failed (the others are still reported).
+pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
+    configure_threads(threads)?;
+    let nms = Nms {
+        conf: args.conf,
+        iou: args.iou,
+        classes: args.classes.clone(),
+        agnostic: args.agnostic_nms,
+        max_det: args.max_det,
+    };
+    nms.validate()?;
+    let files = expand_inputs(&args.inputs)?;
+    if files.is_empty() {
+        bail!("no images found in {:?}", args.inputs);
+    }
+    let pictures = args.save_dir.as_ref().map(|d| picture_names(&files, d));
+    if let (Some(dir), Some(pics)) = (&args.save_dir, &pictures) {
+        std::fs::create_dir_all(dir).map_err(|e| sppnet::Error::io(dir, e))?;
+        pics.iter()
+            .try_for_each(|p| refuse_existing(p, args.force))?;
+    }
+    let run = RunAs {
+        device: parse_device(&args.device)?,
+        half: args.half,
+        channels_last: None,
+        end2end: args.end2end,
+        max_det: args.max_det,
+        agnostic: args.agnostic_nms,
+    };
+    let det = Detector::load(&args.weights, run)?;
+    det.notes
+        .iter()
+        .for_each(|n| super::term::note(&format!("note: {n}")));
+    let imgsz = usize::try_from(args.imgsz)?;
+    if det.image_size(imgsz) != imgsz {
+        super::term::note(&format!(
+            "note: --imgsz {imgsz} is not a multiple of the model's stride {}: using {}, as ultralytics does",
+            det.stride(),
+            det.image_size(imgsz)
+        ));
+    }
+    let job = Job {
+        imgsz,
+        nms,
+        batch: args.batch_size,
+        max_pixels: args.max_pixels,
+    };
+    let bar = (std::io::stderr().is_terminal() && files.len() > 1)
+        .then(|| indicatif::ProgressBar::new(files.len() as u64));
+    let start = Instant::now();
+    let results = detect_files(&det, &files, &job, |i, r, img| {
+        if let (Some(pics), Ok(r), Some(img)) = (&pictures, r, img) {
+            save_picture(img, &r.detections, &pics[i], args.force)?;
+        }
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+        Ok(())
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let (mut text, mut failed) = (String::new(), 0);
+    for (path, r) in files.iter().zip(&results) {
+        match r {
+            Ok(r) if args.json => text += &format!("{}\n", to_json(path, r)),
+            Ok(r) => text += &human(path, r),
+            Err(e) => {
+                failed += 1;
+                let (shown, e) = (path.display().to_string(), super::explain(e));
+                let why = e.strip_prefix(&format!("{shown}: ")).unwrap_or(&e);
+                super::term::note(&format!("{shown}: error: {why}"));
+            }
+        }
+    }
+    match args.json {
+        true => super::term::print_json(&text)?,
+        false => super::term::print(&text)?,
+    }
+    let done = files.len() - failed;
+    let saved = args
+        .save_dir
+        .as_ref()
+        .map_or(String::new(), |d| format!("; pictures in {}", d.display()));
+    super::term::note(&format!(
+        "{done} images in {seconds:.2} s ({:.1} images/s), {failed} failed{saved}",
+        done as f64 / seconds.max(1e-9)
+    ));
+    if failed > 0 {
+        bail!("{failed} of {} images failed", files.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}

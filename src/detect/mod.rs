@@ -1,0 +1,280 @@
+//! Whole-detector inference, as ultralytics' `YOLO(weights).predict(…)` does it on a PyTorch
+//! model: the model fused (`model.fuse()`), its weights channels-last on x86 CPUs (upstream's
+//! default there), each image letterboxed with minimal padding up to the stride (so it keeps its
+//! own aspect and size), scaled `/ 255`, the first output through `non_max_suppression` (or the
+//! end-to-end head's rows), and boxes scaled back onto the original image.
+//!
+//! [`Detector`] runs one same-sized batch; [`run`] runs files and folders, batching images of
+//! one size together, with per-file errors.
+
+pub mod postprocess;
+pub mod run;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{Error, Result};
+use crate::images::letterbox::{scale_boxes, Letterbox};
+use crate::images::Rgb8;
+use crate::modules::detection_model::DetectionModelConfig;
+use crate::modules::DetectionModel;
+use crate::port::{is_safetensors, port, PortOptions};
+use crate::Model;
+
+pub use postprocess::{non_max_suppression, Nms};
+
+/// ultralytics' default inference size.
+pub const DEFAULT_IMGSZ: usize = 640;
+
+/// One detection on the original image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    /// Class index.
+    pub class: i64,
+    /// Class name from the checkpoint (the index when it has none).
+    pub name: String,
+    /// Score.
+    pub confidence: f32,
+    /// `x1, y1, x2, y2` in pixels of the original image.
+    pub bbox: [f32; 4],
+}
+
+/// How the model runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunAs {
+    /// Where.
+    pub device: Device,
+    /// fp16 on CUDA (on the CPU ignored, as ultralytics ignores it there).
+    pub half: bool,
+    /// Channels-last weights; `None`: upstream's default (x86 CPU with oneDNN: yes; else no).
+    pub channels_last: Option<bool>,
+    /// Run a model that has a one-to-one head (YOLO26, YOLOv10) end to end, without NMS, as
+    /// `predict(nms=False)`; by default `predict` uses its one-to-many head and NMS. A model
+    /// whose one-to-many head was fused away runs end to end either way.
+    pub end2end: bool,
+    /// Most detections (`max_det`): end to end, the head keeps `max(max_det, 300)` candidates
+    /// before the confidence and class filters, as `predict` sets it.
+    pub max_det: usize,
+    /// Class-agnostic top-k of the one-to-one head (`agnostic_nms`).
+    pub agnostic: bool,
+}
+
+impl Default for RunAs {
+    fn default() -> Self {
+        RunAs {
+            device: Device::Cpu,
+            half: false,
+            channels_last: None,
+            end2end: false,
+            max_det: 300,
+            agnostic: false,
+        }
+    }
+}
+
+/// `spec` with its head set up as `predict` sets it: the one-to-one branch chosen or not
+/// (before fusing, which drops the branch not chosen), and its top-k settings.
+fn head_as_predict(spec: &crate::Spec, run: &RunAs) -> Result<crate::Spec> {
+    let mut config = spec.config_as::<DetectionModel>().ok_or_else(|| {
+        Error::Config(format!(
+            "{} is not a detector (sppnet detect runs ultralytics DetectionModels)",
+            spec.class()
+        ))
+    })?;
+    if let Some(serde_json::Value::Object(head)) =
+        config.layers.last_mut().map(|l| &mut l.module.config)
+    {
+        let has = |k: &str| head.get(k).is_some_and(|v| !v.is_null());
+        if has("one2one_cv2") {
+            let end2end = run.end2end || !has("cv2");
+            head.insert("end2end".into(), end2end.into());
+            if end2end {
+                head.insert("max_det".into(), run.max_det.max(300).into());
+                head.insert("agnostic_nms".into(), run.agnostic.into());
+            }
+        }
+    }
+    crate::Spec::of::<DetectionModel>(&config)
+}
+
+/// A detector ready to run: fused, on its device, with the checkpoint's names and strides.
+#[derive(Debug)]
+pub struct Detector {
+    model: Model,
+    config: DetectionModelConfig,
+    end2end: bool,
+    /// What loading noted (defaults taken, settings ignored).
+    pub notes: Vec<String>,
+}
+
+impl Detector {
+    /// Load a user's checkpoint: an ultralytics `.pt` (ported on the fly, no Python) or a
+    /// `.safetensors` written by `sppnet port`.
+    pub fn load(path: &Path, run: RunAs) -> Result<Detector> {
+        let (file, len) = crate::io::open_regular(path)?;
+        let head = crate::io::read_at(&file, path, 0, len.min(16))?;
+        let model = if is_safetensors(&head) {
+            Model::load(path, Device::Cpu)?
+        } else {
+            let ported = port(path, &PortOptions::default())?;
+            Model::from_tensors(ported.spec, &ported.tensors, Device::Cpu)?
+        };
+        Detector::from_model(model, run)
+    }
+
+    /// A detector from a loaded model (refused unless it is a `DetectionModel`).
+    pub fn from_model(model: Model, run: RunAs) -> Result<Detector> {
+        let spec = head_as_predict(model.spec(), &run)?;
+        let model = Model::from_tensors(spec, &model.state_dict(), Device::Cpu)?;
+        // Idempotent: an already fused checkpoint's convs are left as they are.
+        let model = model.fuse()?;
+        let config = model
+            .spec()
+            .config_as::<DetectionModel>()
+            .ok_or_else(|| Error::Config("not a detector".into()))?;
+        let end2end = config.head().is_some_and(|h| h.is_end2end());
+        let mut notes = Vec::new();
+        let mut model = Model::from_tensors(model.spec().clone(), &model.state_dict(), run.device)?;
+        if run.half && run.device == Device::Cpu {
+            notes.push(
+                "half precision applies on CUDA; running f32 on the CPU, as ultralytics does"
+                    .into(),
+            );
+        } else if run.half {
+            model.half()?;
+        }
+        let x86 = cfg!(target_arch = "x86_64") && tch::utils::has_mkldnn();
+        if run
+            .channels_last
+            .unwrap_or(run.device == Device::Cpu && x86)
+        {
+            model.channels_last()?;
+        }
+        Ok(Detector {
+            model,
+            config,
+            end2end,
+            notes,
+        })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Class names by index.
+    pub fn names(&self) -> &BTreeMap<i64, String> {
+        &self.config.names
+    }
+
+    /// Whether the head is end-to-end (rows straight from the model, no NMS).
+    pub fn end2end(&self) -> bool {
+        self.end2end
+    }
+
+    /// The stride sizes are rounded to: the model's largest, at least 32 (`check_imgsz`).
+    pub fn stride(&self) -> usize {
+        let max = self.config.stride.iter().copied().fold(0.0, f64::max);
+        (max as usize).max(32)
+    }
+
+    /// `imgsz` rounded up to a multiple of [`Detector::stride`], as `check_imgsz` does.
+    pub fn image_size(&self, imgsz: usize) -> usize {
+        let s = self.stride();
+        imgsz.div_ceil(s).max(1) * s
+    }
+
+    /// Letterbox a batch of same-sized images to `imgsz` (a multiple of the stride) and make the
+    /// model's input: RGB, `/ 255`, in the model's dtype and device.
+    ///
+    /// # Shapes
+    /// `B` images of `h × w` → `[B, 3, H, W]`, `H, W ≤ imgsz` multiples of the stride.
+    pub fn preprocess(&self, images: &[&Rgb8], imgsz: usize) -> Result<Tensor> {
+        let first = images
+            .first()
+            .ok_or_else(|| Error::InvalidInput("no image to detect on".into()))?;
+        let (h0, w0) = (first.height, first.width);
+        if images.iter().any(|i| (i.height, i.width) != (h0, w0)) {
+            return Err(Error::InvalidInput(
+                "a batch holds images of one size".into(),
+            ));
+        }
+        let lb = Letterbox::params(h0, w0, imgsz, imgsz, self.stride(), true)?;
+        let (pw, ph) = lb.size();
+        let mut bytes = Vec::with_capacity(images.len() * pw * ph * 3);
+        for img in images {
+            bytes.extend(lb.apply(&img.data, w0, h0, 3)?);
+        }
+        let b = images.len() as i64;
+        let x = Tensor::f_from_data_size(&bytes, &[b, ph as i64, pw as i64, 3], Kind::Uint8)?
+            .f_to_device(self.model.device())?
+            .f_permute([0, 3, 1, 2])?
+            .f_contiguous()?;
+        let mut x = x.f_to_kind(self.model.kind())?;
+        let _ = x.f_div_scalar_(255)?;
+        Ok(x)
+    }
+
+    /// The model's first output (see [`DetectionModel`]).
+    pub fn infer(&self, x: &Tensor) -> Result<Tensor> {
+        self.model.forward(x)
+    }
+
+    /// NMS (or the end-to-end rows) and boxes back onto each original `(h, w)`.
+    pub fn postprocess(
+        &self,
+        pred: &Tensor,
+        nms: &Nms,
+        input: (usize, usize),
+        originals: &[(usize, usize)],
+    ) -> Result<Vec<Vec<Detection>>> {
+        let rows = non_max_suppression(pred, nms, self.end2end)?;
+        if rows.len() != originals.len() {
+            return Err(Error::InvalidInput(format!(
+                "{} images but {} predictions",
+                originals.len(),
+                rows.len()
+            )));
+        }
+        Ok(rows
+            .into_iter()
+            .zip(originals)
+            .map(|(rows, &orig)| {
+                let mut boxes: Vec<[f32; 4]> =
+                    rows.iter().map(|r| [r[0], r[1], r[2], r[3]]).collect();
+                scale_boxes(input, &mut boxes, orig);
+                rows.iter()
+                    .zip(boxes)
+                    .map(|(r, bbox)| {
+                        let class = r[5] as i64;
+                        let name = self
+                            .config
+                            .names
+                            .get(&class)
+                            .cloned()
+                            .unwrap_or_else(|| class.to_string());
+                        Detection {
+                            class,
+                            name,
+                            confidence: r[4],
+                            bbox,
+                        }
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Detect on a batch of same-sized images.
+    pub fn detect(&self, images: &[&Rgb8], imgsz: usize, nms: &Nms) -> Result<Vec<Vec<Detection>>> {
+        nms.validate()?;
+        let x = self.preprocess(images, self.image_size(imgsz))?;
+        let pred = self.infer(&x)?;
+        let (h1, w1) = (x.size()[2] as usize, x.size()[3] as usize);
+        let originals: Vec<(usize, usize)> = images.iter().map(|i| (i.height, i.width)).collect();
+        self.postprocess(&pred, nms, (h1, w1), &originals)
+    }
+}
