@@ -174,8 +174,7 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         bail!("no images found in {:?}", args.inputs);
     }
     let pictures = args.save_dir.as_ref().map(|d| picture_names(&files, d));
-    if let (Some(dir), Some(pics)) = (&args.save_dir, &pictures) {
-        std::fs::create_dir_all(dir).map_err(|e| sppnet::Error::io(dir, e))?;
+    if let Some(pics) = &pictures {
         pics.iter()
             .try_for_each(|p| refuse_existing(p, args.force))?;
     }
@@ -191,6 +190,9 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     det.notes
         .iter()
         .for_each(|n| super::term::note(&format!("note: {n}")));
+    if let Some(dir) = &args.save_dir {
+        std::fs::create_dir_all(dir).map_err(|e| sppnet::Error::io(dir, e))?;
+    }
     let imgsz = usize::try_from(args.imgsz)?;
     if det.image_size(imgsz) != imgsz {
         super::term::note(&format!(
@@ -228,9 +230,7 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
             Ok(r) => text += &human(path, r),
             Err(e) => {
                 failed += 1;
-                let (shown, e) = (path.display().to_string(), super::explain(e));
-                let why = e.strip_prefix(&format!("{shown}: ")).unwrap_or(&e);
-                super::term::note(&format!("{shown}: error: {why}"));
+                super::file_error(path, &super::explain(e));
             }
         }
     }
@@ -238,17 +238,9 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         true => super::term::print_json(&text)?,
         false => super::term::print(&text)?,
     }
-    let done = files.len() - failed;
     let saved = args
         .save_dir
         .as_ref()
         .map_or(String::new(), |d| format!("; pictures in {}", d.display()));
-    super::term::note(&format!(
-        "{done} images in {seconds:.2} s ({:.1} images/s), {failed} failed{saved}",
-        done as f64 / seconds.max(1e-9)
-    ));
-    if failed > 0 {
-        bail!("{failed} of {} images failed", files.len());
-    }
-    Ok(ExitCode::SUCCESS)
+    super::finish_images(files.len(), failed, seconds, &saved)
 }

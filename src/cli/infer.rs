@@ -228,9 +228,7 @@ fn report(
                 failed += 1;
                 obj.insert("error".into(), json!(e));
                 if !args.json {
-                    let shown = path.display().to_string();
-                    let why = e.strip_prefix(&format!("{shown}: ")).unwrap_or(&e);
-                    super::term::note(&format!("{shown}: error: {why}"));
+                    super::file_error(path, &e);
                 }
             }
         }
@@ -249,13 +247,5 @@ fn report(
         )]);
         write_safetensors(out, &saved, &meta, args.force)?;
     }
-    let done = files.len() - failed;
-    super::term::note(&format!(
-        "{done} images in {seconds:.2} s ({:.1} images/s), {failed} failed",
-        done as f64 / seconds.max(1e-9)
-    ));
-    if failed > 0 {
-        bail!("{failed} of {} images failed", files.len());
-    }
-    Ok(ExitCode::SUCCESS)
+    super::finish_images(files.len(), failed, seconds, "")
 }

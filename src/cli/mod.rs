@@ -43,6 +43,32 @@ pub fn explain(e: &Error) -> String {
     }
 }
 
+/// One image's failure on its own stderr line: `PATH: error: WHY` (the path said once).
+pub fn file_error(path: &std::path::Path, why: &str) {
+    let shown = path.display().to_string();
+    let why = why.strip_prefix(&format!("{shown}: ")).unwrap_or(why);
+    term::note(&format!("{shown}: error: {why}"));
+}
+
+/// The closing line of an image command (images, time, rate, failures, and `more`), then exit
+/// code 1 when any image failed.
+pub fn finish_images(
+    total: usize,
+    failed: usize,
+    seconds: f64,
+    more: &str,
+) -> anyhow::Result<std::process::ExitCode> {
+    let done = total - failed;
+    term::note(&format!(
+        "{done} images in {seconds:.2} s ({:.1} images/s), {failed} failed{more}",
+        done as f64 / seconds.max(1e-9)
+    ));
+    if failed > 0 {
+        bail!("{failed} of {total} images failed");
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 /// A pyramid level: a bin count in 1..=1024.
 pub fn level(s: &str) -> Result<i64, String> {
     match s.trim().parse::<i64>() {

@@ -41,6 +41,14 @@ pub struct Detection {
     pub bbox: [f32; 4],
 }
 
+impl Detection {
+    /// As upstream's result row: `x1, y1, x2, y2, confidence, class`.
+    pub fn row(&self) -> [f32; 6] {
+        let [x1, y1, x2, y2] = self.bbox;
+        [x1, y1, x2, y2, self.confidence, self.class as f32]
+    }
+}
+
 /// How the model runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunAs {
@@ -209,13 +217,41 @@ impl Detector {
             bytes.extend(lb.apply(&img.data, w0, h0, 3)?);
         }
         let b = images.len() as i64;
-        let x = Tensor::f_from_data_size(&bytes, &[b, ph as i64, pw as i64, 3], Kind::Uint8)?
-            .f_to_device(self.model.device())?
-            .f_permute([0, 3, 1, 2])?
-            .f_contiguous()?;
-        let mut x = x.f_to_kind(self.model.kind())?;
-        let _ = x.f_div_scalar_(255)?;
-        Ok(x)
+        let (h, w) = (ph as i64, pw as i64);
+        if self.model.kind() != Kind::Float {
+            // As upstream: uint8 to the model's dtype, then `/ 255` in that dtype.
+            let x = Tensor::f_from_data_size(&bytes, &[b, h, w, 3], Kind::Uint8)?
+                .f_to_device(self.model.device())?
+                .f_permute([0, 3, 1, 2])?
+                .f_contiguous()?;
+            let mut x = x.f_to_kind(self.model.kind())?;
+            let _ = x.f_div_scalar_(255)?;
+            return Ok(x);
+        }
+        // f32: each byte through a table made by libtorch's own `float() / 255` (so the same
+        // bits), written planar in one pass.
+        let lut = Vec::<f32>::try_from(
+            Tensor::f_arange(256, (Kind::Float, Device::Cpu))?.f_div_scalar(255)?,
+        )?;
+        let plane = ph * pw;
+        let mut planar = vec![0f32; images.len() * 3 * plane];
+        for (dst, src) in planar
+            .chunks_exact_mut(3 * plane)
+            .zip(bytes.chunks_exact(3 * plane))
+        {
+            let (r, rest) = dst.split_at_mut(plane);
+            let (g, bl) = rest.split_at_mut(plane);
+            for (i, px) in src.chunks_exact(3).enumerate() {
+                (r[i], g[i], bl[i]) = (
+                    lut[px[0] as usize],
+                    lut[px[1] as usize],
+                    lut[px[2] as usize],
+                );
+            }
+        }
+        Ok(Tensor::f_from_slice(&planar)?
+            .f_view([b, 3, h, w])?
+            .f_to_device(self.model.device())?)
     }
 
     /// The model's first output (see [`DetectionModel`]).

@@ -60,6 +60,10 @@ impl Default for Job {
     }
 }
 
+/// One batch as the decoding thread hands it over: each file's image (or error), and the
+/// milliseconds the batch took to decode.
+type Decoded = (Vec<(usize, Result<Rgb8>)>, f64);
+
 /// Milliseconds since `t`, shared among `n` images.
 fn share(t: Instant, n: usize) -> f64 {
     t.elapsed().as_secs_f64() * 1e3 / n.max(1) as f64
@@ -68,6 +72,8 @@ fn share(t: Instant, n: usize) -> f64 {
 /// Detect on every file. `each(index, result, image)` is called once per file as soon as its
 /// result is known (batch by batch, not in input order), with the decoded image when it
 /// decoded (to draw on); an error it returns stops the run. Returns the results in input order.
+/// The next batch is decoded on a second thread while the model runs (`Timings::preprocess`
+/// still counts its decoding time).
 pub fn detect_files(
     det: &Detector,
     files: &[PathBuf],
@@ -89,41 +95,64 @@ pub fn detect_files(
         }
     }
     // A batch holds at most 16 Mpx of originals (and `batch` images).
-    for batch in buckets(&sizes, job.batch, 16_000_000) {
-        let t0 = Instant::now();
-        let (mut ok, mut images) = (Vec::new(), Vec::new());
-        for &i in &batch {
-            match decode_rgb8(&files[i], job.max_pixels) {
-                Ok(img) => {
-                    ok.push(i);
-                    images.push(img);
+    // Decoding runs one batch ahead on a thread of its own (pure Rust, no libtorch), so the next
+    // images are ready when the model finishes the current ones.
+    let batches = buckets(&sizes, job.batch, 16_000_000);
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Decoded>(1);
+        let max_pixels = job.max_pixels;
+        scope.spawn(move || {
+            for batch in batches {
+                let t0 = Instant::now();
+                let decoded: Vec<(usize, Result<Rgb8>)> = batch
+                    .iter()
+                    .map(|&i| (i, decode_rgb8(&files[i], max_pixels)))
+                    .collect();
+                if tx
+                    .send((decoded, t0.elapsed().as_secs_f64() * 1e3))
+                    .is_err()
+                {
+                    return; // the consumer stopped
                 }
-                Err(e) => {
-                    let r = Err(e);
-                    each(i, &r, None)?;
-                    results[i] = Some(r);
+            }
+        });
+        for (decoded, decode_ms) in rx {
+            let (mut ok, mut images) = (Vec::new(), Vec::new());
+            for (i, r) in decoded {
+                match r {
+                    Ok(img) => {
+                        ok.push(i);
+                        images.push(img);
+                    }
+                    Err(e) => {
+                        let r = Err(e);
+                        each(i, &r, None)?;
+                        results[i] = Some(r);
+                    }
+                }
+            }
+            // EXIF orientation may swap sides: group what decoded by its decoded size.
+            let mut groups: std::collections::BTreeMap<(usize, usize), Vec<usize>> =
+                Default::default();
+            for (j, img) in images.iter().enumerate() {
+                groups.entry((img.height, img.width)).or_default().push(j);
+            }
+            let decode_ms = decode_ms / images.len().max(1) as f64;
+            for members in groups.into_values() {
+                let group: Vec<&Rgb8> = members.iter().map(|&j| &images[j]).collect();
+                let outcome = run_group(det, &group, imgsz, &job.nms, decode_ms);
+                for (k, &j) in members.iter().enumerate() {
+                    let r = match &outcome {
+                        Ok(all) => Ok(all[k].clone()),
+                        Err(e) => Err(Error::InvalidInput(e.to_string())),
+                    };
+                    each(ok[j], &r, Some(&images[j]))?;
+                    results[ok[j]] = Some(r);
                 }
             }
         }
-        // EXIF orientation may swap sides: group what decoded by its decoded size.
-        let mut groups: std::collections::BTreeMap<(usize, usize), Vec<usize>> = Default::default();
-        for (j, img) in images.iter().enumerate() {
-            groups.entry((img.height, img.width)).or_default().push(j);
-        }
-        let decode_ms = share(t0, images.len());
-        for members in groups.into_values() {
-            let group: Vec<&Rgb8> = members.iter().map(|&j| &images[j]).collect();
-            let outcome = run_group(det, &group, imgsz, &job.nms, decode_ms);
-            for (k, &j) in members.iter().enumerate() {
-                let r = match &outcome {
-                    Ok(all) => Ok(all[k].clone()),
-                    Err(e) => Err(Error::InvalidInput(e.to_string())),
-                };
-                each(ok[j], &r, Some(&images[j]))?;
-                results[ok[j]] = Some(r);
-            }
-        }
-    }
+        Ok(())
+    })?;
     Ok(results
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(Error::InvalidInput("not processed".into()))))

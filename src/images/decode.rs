@@ -42,6 +42,22 @@ impl Rgb8 {
     }
 }
 
+impl Rgb8 {
+    /// From an `[H, W, 3]` uint8 tensor (RGB).
+    pub fn from_hwc(t: &tch::Tensor) -> Result<Rgb8> {
+        match t.size()[..] {
+            [h, w, 3] if t.kind() == tch::Kind::Uint8 => {
+                let data = Vec::<u8>::try_from(t.f_contiguous()?.f_flatten(0, -1)?)?;
+                Rgb8::new(w as usize, h as usize, data)
+            }
+            ref s => Err(crate::Error::InvalidInput(format!(
+                "an RGB image tensor is [H, W, 3] uint8, got {s:?} {:?}",
+                t.kind()
+            ))),
+        }
+    }
+}
+
 /// The high byte of every 16-bit sample.
 fn high_bytes(samples: &[u16]) -> Vec<u8> {
     samples.iter().map(|&v| (v >> 8) as u8).collect()

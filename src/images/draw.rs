@@ -1,5 +1,5 @@
 //! Boxes and labels drawn onto an [`Rgb8`] image, the way ultralytics' `Annotator` lays them out
-//! (line width `max(round((h + w) / 2 · 0.003), 2)`, its 20-colour palette by class, the label
+//! (line width `max(round((h + w) / 2 · 0.003), 2)`, label height about its font size, its 20-colour palette by class, the label
 //! `name 0.87` on a filled tab above the box, or inside it at the top edge), with the public
 //! domain 8×8 bitmap font of the `font8x8` crate scaled to the image, so no font file is needed.
 
@@ -73,7 +73,9 @@ pub fn draw(img: &mut Rgb8, boxes: &[Labelled<'_>]) -> Result<()> {
         ));
     }
     let lw = ((((img.width + img.height) as f64) / 2.0 * 0.003).round() as i64).max(2);
-    let scale = (lw / 2).max(1);
+    // ultralytics' font size is max(round((h + w) / 2 · 0.035), 12) px; the 8-px glyphs are
+    // scaled to about that height.
+    let scale = ((((img.width + img.height) as f64) / 2.0 * 0.035 / 12.0).round() as i64).max(1);
     for b in boxes {
         let color = class_color(b.class);
         let (w, h) = (img.width as i64 - 1, img.height as i64 - 1);

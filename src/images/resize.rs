@@ -64,35 +64,51 @@ pub fn resize_linear(
             (clamp(s), clamp(s + 1.0), b0, b1)
         })
         .collect();
-    let row = |y: usize| -> Vec<i32> {
+    // The horizontal pass of one source row, in i32 (each row computed once, kept while the
+    // rows below still read it).
+    // Byte offsets of each destination column's two source pixels.
+    let cols: Vec<(usize, usize, i32, i32)> = xs
+        .iter()
+        .map(|&(sx, a0, a1)| (sx * c, (sx + 1).min(w - 1) * c, a0, a1))
+        .collect();
+    let row = |y: usize, out: &mut Vec<i32>| {
         let line = &src[y * w * c..(y + 1) * w * c];
-        let mut out = Vec::with_capacity(dw * c);
-        for &(sx, a0, a1) in &xs {
-            let sx1 = (sx + 1).min(w - 1);
-            for k in 0..c {
-                let p0 = i32::from(line[sx * c + k]);
-                let p1 = i32::from(line[sx1 * c + k]);
-                out.push(p0 * a0 + p1 * a1);
+        out.clear();
+        out.resize(dw * c, 0);
+        if c == 3 {
+            for (o, &(i0, i1, a0, a1)) in out.chunks_exact_mut(3).zip(&cols) {
+                let (p0, p1) = (&line[i0..i0 + 3], &line[i1..i1 + 3]);
+                o[0] = i32::from(p0[0]) * a0 + i32::from(p1[0]) * a1;
+                o[1] = i32::from(p0[1]) * a0 + i32::from(p1[1]) * a1;
+                o[2] = i32::from(p0[2]) * a0 + i32::from(p1[2]) * a1;
+            }
+            return;
+        }
+        for (o, &(i0, i1, a0, a1)) in out.chunks_exact_mut(c).zip(&cols) {
+            let (l0, l1) = (&line[i0..i0 + c], &line[i1..i1 + c]);
+            for ((o, &p0), &p1) in o.iter_mut().zip(l0).zip(l1) {
+                *o = i32::from(p0) * a0 + i32::from(p1) * a1;
             }
         }
-        out
     };
-    let mut cache: Vec<Option<Vec<i32>>> = vec![None; h];
-    let mut dst = Vec::with_capacity(dw * dh * c);
-    for &(y0, y1, b0, b1) in &ys {
-        cache.iter_mut().take(y0).for_each(|r| *r = None); // rows are read top to bottom
+    // Two cached source rows (the pair the current output row blends), by source index.
+    let (mut rows, mut held): ([Vec<i32>; 2], [Option<usize>; 2]) =
+        ([Vec::new(), Vec::new()], [None, None]);
+    let mut dst = vec![0u8; dw * dh * c];
+    for (out, &(y0, y1, b0, b1)) in dst.chunks_exact_mut(dw * c).zip(&ys) {
         for y in [y0, y1] {
-            if cache[y].is_none() {
-                cache[y] = Some(row(y));
+            if !held.contains(&Some(y)) {
+                // Replace the held row that is not the other one this output row needs.
+                let slot = usize::from(held[0] == Some(y0) || held[0] == Some(y1));
+                row(y, &mut rows[slot]);
+                held[slot] = Some(y);
             }
         }
-        let (r0, r1) = (
-            cache[y0].as_deref().unwrap_or(&[]),
-            cache[y1].as_deref().unwrap_or(&[]),
-        );
-        for (p0, p1) in r0.iter().zip(r1) {
+        let at = |y: usize| usize::from(held[0] != Some(y));
+        let (r0, r1) = (&rows[at(y0)], &rows[at(y1)]);
+        for ((d, &p0), &p1) in out.iter_mut().zip(r0).zip(r1) {
             let v = (((b0 * (p0 >> 4)) >> 16) + ((b1 * (p1 >> 4)) >> 16) + 2) >> 2;
-            dst.push(v.clamp(0, 255) as u8);
+            *d = v.clamp(0, 255) as u8;
         }
     }
     Ok(dst)

