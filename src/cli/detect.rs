@@ -66,6 +66,10 @@ pub struct DetectArgs {
     /// Write each image with its boxes and labels drawn into this folder (same file name).
     #[arg(long)]
     save_dir: Option<PathBuf>,
+    /// A global outside the allow-list that you accept in a `.pt` (MODULE.NAME; repeat for
+    /// several), as `sppnet port --accept-global`.
+    #[arg(long = "accept-global", value_name = "MODULE.NAME")]
+    accept_globals: Vec<String>,
     /// Overwrite pictures already in --save-dir.
     #[arg(long)]
     force: bool,
@@ -186,7 +190,11 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         max_det: args.max_det,
         agnostic: args.agnostic_nms,
     };
-    let det = Detector::load(&args.weights, run)?;
+    let opts = sppnet::port::PortOptions {
+        accept_globals: args.accept_globals.clone(),
+        ..Default::default()
+    };
+    let det = Detector::load_with(&args.weights, run, &opts)?;
     det.notes
         .iter()
         .for_each(|n| super::term::note(&format!("note: {n}")));

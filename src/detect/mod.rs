@@ -121,12 +121,17 @@ impl Detector {
     /// Load a user's checkpoint: an ultralytics `.pt` (ported on the fly, no Python) or a
     /// `.safetensors` written by `sppnet port`.
     pub fn load(path: &Path, run: RunAs) -> Result<Detector> {
+        Detector::load_with(path, run, &PortOptions::default())
+    }
+
+    /// [`Detector::load`] with porting options for a `.pt` (e.g. globals the caller accepts).
+    pub fn load_with(path: &Path, run: RunAs, opts: &PortOptions) -> Result<Detector> {
         let (file, len) = crate::io::open_regular(path)?;
         let head = crate::io::read_at(&file, path, 0, len.min(16))?;
         let model = if is_safetensors(&head) {
             Model::load(path, Device::Cpu)?
         } else {
-            let ported = port(path, &PortOptions::default())?;
+            let ported = port(path, opts)?;
             Model::from_tensors(ported.spec, &ported.tensors, Device::Cpu)?
         };
         Detector::from_model(model, run)

@@ -100,7 +100,16 @@ pub fn draw(img: &mut Rgb8, boxes: &[Labelled<'_>]) -> Result<()> {
         let pad = scale.max(2);
         let outside = y1 - th - 2 * pad >= 0;
         let top = if outside { y1 - th - 2 * pad } else { y1 };
-        fill(img, x1, top, x1 + tw + 2 * pad, top + th + 2 * pad, color);
+        // Shifted left where it would run off the right edge.
+        let left = x1.min(img.width as i64 - tw - 2 * pad).max(0);
+        fill(
+            img,
+            left,
+            top,
+            left + tw + 2 * pad,
+            top + th + 2 * pad,
+            color,
+        );
         let luma =
             0.299 * f64::from(color[0]) + 0.587 * f64::from(color[1]) + 0.114 * f64::from(color[2]);
         let ink = if luma > 160.0 {
@@ -108,7 +117,7 @@ pub fn draw(img: &mut Rgb8, boxes: &[Labelled<'_>]) -> Result<()> {
         } else {
             [255, 255, 255]
         };
-        text(img, x1 + pad, top + pad, b.label, scale, ink);
+        text(img, left + pad, top + pad, b.label, scale, ink);
     }
     Ok(())
 }

