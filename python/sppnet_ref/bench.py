@@ -4,7 +4,8 @@ typed `BenchRequest` / `BenchReply` of src/reference/).
     python -m sppnet_ref.bench [--threads N] serve
         Answers JSON lines on stdin, one reply line each on stdout:
         {"op": "setup", "kind": K, "shape": [N, C, H, W], "device": "cpu"}  -> {"ok": true}
-            K: yueruchen (spatial_pyramid_pool, levels [4,2,1]), spp / sppf / sppelan (ultralytics
+            K: maxpool5 / maxpool13 (F.max_pool2d(x, k, 1, k // 2)),
+            yueruchen (spatial_pyramid_pool, levels [4,2,1]), spp / sppf / sppelan (ultralytics
             SPP(k=(5,9,13)) / SPPF(k=5) / SPPELAN(c3=C/2), c2 = C), sppnet (SPP_NET defaults).
         {"op": "time", "iters": n}  -> {"seconds": [per-call seconds, ...]}
     python -m sppnet_ref.bench [--threads N] forward WEIGHTS INPUT OUTPUT
@@ -27,6 +28,9 @@ def build(kind, shape):
         return lambda x: yueruchen.spatial_pyramid_pool(x, x.size(0), [x.size(2), x.size(3)], [4, 2, 1])
     if kind == "sppnet":
         return yueruchen.SPP_NET(None, c).eval()
+    if kind in ("maxpool5", "maxpool13"):
+        k = 5 if kind == "maxpool5" else 13
+        return lambda x: torch.nn.functional.max_pool2d(x, k, 1, k // 2)
     from ultralytics.nn.modules import SPP, SPPF, SPPELAN
     if kind == "spp":
         return SPP(c, c).eval()

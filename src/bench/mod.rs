@@ -67,7 +67,8 @@ pub struct CaseResult {
     pub id: String,
     /// Input shape.
     pub shape: [i64; 4],
-    /// `rust`, `rust_parallel` (SPP only: pools without the cascade), `python`.
+    /// `rust`, `rust_parallel` (SPP only: pools without the cascade), `rust_copy` (maxpool only:
+    /// a copy of the input, the memory-speed floor), `python`.
     pub variants: std::collections::BTreeMap<String, Timing>,
     /// Python over Rust (> 1: Rust is faster): the median over rounds of the ratio of the two
     /// sides' medians within that round, so that drift in the machine's load cancels.
@@ -153,12 +154,31 @@ fn rust_variants(
             let m = model(Spec::of::<SppElan>(&SppElanConfig::new(c, c, c / 2)))?;
             vec![("rust", Box::new(move || m.forward(&x)))]
         }
+        "maxpool5" | "maxpool13" => {
+            // The pool alone (`MaxPool2d::forward`: the native kernel on the CPU), and a copy of
+            // the same tensor, the memory-speed floor.
+            let pool = crate::ops::MaxPool2d::new(if kind == "maxpool5" { 5 } else { 13 })?;
+            let x2 = x.shallow_clone();
+            vec![
+                ("rust", Box::new(move || pool.forward(&x)) as Variant),
+                (
+                    "rust_copy",
+                    Box::new(move || {
+                        let mut y = x2.f_empty_like()?;
+                        y.f_copy_(&x2)?;
+                        Ok(y)
+                    }),
+                ),
+            ]
+        }
         other => return Err(Error::Config(format!("unknown bench kind {other}"))),
     })
 }
 
 /// The benchmark cases: (kind, shape, large).
-pub const CASES: [(&str, [i64; 4], bool); 10] = [
+pub const CASES: [(&str, [i64; 4], bool); 12] = [
+    ("maxpool5", [8, 128, 40, 40], false),
+    ("maxpool13", [8, 128, 40, 40], false),
     ("yueruchen", [1, 64, 13, 13], false),
     ("yueruchen", [8, 256, 64, 64], true),
     ("spp", [1, 512, 20, 20], false),

@@ -58,7 +58,11 @@ fn row(c: &CaseResult) -> String {
         "| {} | {} | {} | {} | {:.2}× ({:.2}–{:.2}) |\n",
         c.id,
         v("rust"),
-        v("rust_parallel"),
+        if c.variants.contains_key("rust_copy") {
+            v("rust_copy")
+        } else {
+            v("rust_parallel")
+        },
         v("python"),
         c.speedup_vs_python,
         c.speedup_range[0],
@@ -98,7 +102,7 @@ impl Report {
             "Machine: {}, {} cores, device {}, {} intra-op thread(s) on both sides; medians per call.\n\n",
             m.cpu, m.cores, m.device, m.threads
         );
-        let header = "| case | Rust | Rust, parallel pools | Python | Python / Rust (per-round range) |\n|---|---|---|---|---|\n";
+        let header = "| case | Rust | Rust, second variant (SPP: parallel pools; maxpool: a copy of the input) | Python | Python / Rust (per-round range) |\n|---|---|---|---|---|\n";
         out += header;
         for c in &self.cases {
             out += &row(c);

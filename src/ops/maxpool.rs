@@ -25,7 +25,9 @@ impl MaxPool2d {
         Ok(Self { k })
     }
 
-    /// Bitwise what `nn.MaxPool2d(k, 1, k // 2)` gives, computed separably where that is exact:
+    /// Bitwise what `nn.MaxPool2d(k, 1, k // 2)` gives: the native kernel
+    /// ([`super::sliding_max::same_max_pool`]) on CPU f32; elsewhere (CUDA, f16, other layouts)
+    /// computed with libtorch separably where that is exact:
     /// a `1×k` pool along the rows, then a `k×1` pool of those (2k window reads per output
     /// instead of k²; 2.3× faster at 8×128×40×40, k = 5). The maximum is the same value either
     /// way; its bits are checked to be the same as well (see [`separable_is_exact`]), else the
@@ -34,6 +36,11 @@ impl MaxPool2d {
     /// # Shapes
     /// `[N, C, H, W]` → `[N, C, H, W]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        // The native kernel where it covers the input (CPU f32, NCHW or channels-last): the
+        // same bits, libtorch's tie and NaN rules included (see `ops::sliding_max`).
+        if let Some(y) = super::sliding_max::same_max_pool(x, self.k)? {
+            return Ok(y);
+        }
         if self.k == 1 {
             return self.forward_direct(x);
         }

@@ -4,6 +4,7 @@
 pub mod maxpool;
 pub mod nms;
 pub mod pyramid;
+pub mod sliding_max;
 
 pub use maxpool::MaxPool2d;
 pub use pyramid::{spatial_pyramid_pool, Rule};

@@ -82,6 +82,32 @@ fn bench_json_has_the_documented_schema() {
     let saved: Value =
         serde_json::from_slice(&std::fs::read(prefix.with_extension("json")).unwrap()).unwrap();
     assert_eq!(saved["cases"].as_array().unwrap().len(), 5);
+    // The pool cases carry the copy line (the memory-speed floor) as their second variant.
+    let pool_args = [
+        &args[..7],
+        &[
+            "maxpool5",
+            "--rounds",
+            "1",
+            "--round-seconds",
+            "0.001",
+            "--min-calls",
+            "1",
+            "--json",
+        ],
+    ]
+    .concat();
+    let (code, out, err) = common::sppnet(&pool_args);
+    assert_eq!(code, 0, "{err}");
+    let p: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(p["cases"][0]["id"], "maxpool5/8x128x40x40");
+    assert!(
+        p["cases"][0]["variants"]["rust_copy"]["median_s"]
+            .as_f64()
+            .unwrap()
+            > 0.0,
+        "{p}"
+    );
     let md = std::fs::read_to_string(prefix.with_extension("md")).unwrap();
     assert!(md.contains("| case | Rust |") && md.contains("spp/1x512x20x20"));
     assert!(!prefix.with_extension("png").exists(), "no sweep, no plot");
