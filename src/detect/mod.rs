@@ -113,6 +113,8 @@ pub struct Detector {
     model: Model,
     config: DetectionModelConfig,
     end2end: bool,
+    /// `float(v) / 255` for every byte, as libtorch computes it (the f32 input's table).
+    lut: Vec<f32>,
     /// What loading noted (defaults taken, settings ignored).
     pub notes: Vec<String>,
 }
@@ -140,16 +142,16 @@ impl Detector {
     /// A detector from a loaded model (refused unless it is a `DetectionModel`).
     pub fn from_model(model: Model, run: RunAs) -> Result<Detector> {
         let spec = head_as_predict(model.spec(), &run)?;
-        let model = Model::from_tensors(spec, &model.state_dict(), Device::Cpu)?;
-        // Idempotent: an already fused checkpoint's convs are left as they are.
-        let model = model.fuse()?;
+        // Built on its device once; `fuse` builds the fused model there too (idempotent: an
+        // already fused checkpoint's convs are left as they are).
+        let model = Model::from_tensors(spec, &model.state_dict(), run.device)?.fuse()?;
         let config = model
             .spec()
             .config_as::<DetectionModel>()
             .ok_or_else(|| Error::Config("not a detector".into()))?;
         let end2end = config.head().is_some_and(|h| h.is_end2end());
         let mut notes = Vec::new();
-        let mut model = Model::from_tensors(model.spec().clone(), &model.state_dict(), run.device)?;
+        let mut model = model;
         if run.half && run.device == Device::Cpu {
             notes.push(
                 "half precision applies on CUDA; running f32 on the CPU, as ultralytics does"
@@ -165,10 +167,14 @@ impl Detector {
         {
             model.channels_last()?;
         }
+        let lut = Vec::<f32>::try_from(
+            Tensor::f_arange(256, (Kind::Float, Device::Cpu))?.f_div_scalar(255)?,
+        )?;
         Ok(Detector {
             model,
             config,
             end2end,
+            lut,
             notes,
         })
     }
@@ -235,9 +241,7 @@ impl Detector {
         }
         // f32: each byte through a table made by libtorch's own `float() / 255` (so the same
         // bits), written planar in one pass.
-        let lut = Vec::<f32>::try_from(
-            Tensor::f_arange(256, (Kind::Float, Device::Cpu))?.f_div_scalar(255)?,
-        )?;
+        let lut = &self.lut;
         let plane = ph * pw;
         let mut planar = vec![0f32; images.len() * 3 * plane];
         for (dst, src) in planar
@@ -311,7 +315,7 @@ impl Detector {
 
     /// Detect on a batch of same-sized images.
     pub fn detect(&self, images: &[&Rgb8], imgsz: usize, nms: &Nms) -> Result<Vec<Vec<Detection>>> {
-        nms.validate()?;
+        nms.validate()?; // before the model runs
         let x = self.preprocess(images, self.image_size(imgsz))?;
         let pred = self.infer(&x)?;
         let (h1, w1) = (x.size()[2] as usize, x.size()[3] as usize);
