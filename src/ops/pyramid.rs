@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use tch::Tensor;
 
+use super::bin_max::LevelBins;
 use crate::error::{Error, Result};
 use crate::tensor::{check_nchw, maxima_are_unique};
 
@@ -287,6 +288,16 @@ pub fn pool_planned(x: &Tensor, levels: &[i64], plans: &[LevelPlan]) -> Result<T
             levels.len()
         )));
     }
+    // The native kernel where it covers the input (CPU f32 NCHW, no NaN or −0): every level
+    // in one pass per plane.
+    let bins: Vec<LevelBins> = plans
+        .iter()
+        .zip(levels)
+        .map(|(p, &l)| level_bins(p, l, h, w))
+        .collect();
+    if let Some(y) = super::bin_max::pyramid_max(x, &bins)? {
+        return Ok(y);
+    }
     let direct = |plan: &LevelPlan, level: i64| -> Result<Tensor> {
         Ok(match *plan {
             LevelPlan::Window { h, w } => x.f_max_pool2d(
@@ -335,6 +346,36 @@ pub fn pool_planned(x: &Tensor, levels: &[i64], plans: &[LevelPlan]) -> Result<T
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Tensor::f_cat(&parts, 1)?)
+}
+
+/// The bins `plan` gives level `level` on an `h × w` map, as libtorch's pools lay them out:
+/// a window's rows `[i·stride − padding, … + kernel)` clipped to the map; an adaptive bin's
+/// `[⌊i·a/n⌋, ⌈(i+1)·a/n⌉)`.
+pub fn level_bins(plan: &LevelPlan, level: i64, h: i64, w: i64) -> LevelBins {
+    let axis = |a: i64, win: Option<&AxisWindow>| -> Vec<(usize, usize)> {
+        (0..level.max(0))
+            .map(|i| {
+                let (s, e) = match win {
+                    Some(win) => {
+                        let s = i * win.stride - win.padding;
+                        (s.max(0), (s + win.kernel).min(a))
+                    }
+                    None => (i * a / level, ((i + 1) * a + level - 1) / level),
+                };
+                (s.max(0) as usize, e.max(0) as usize)
+            })
+            .collect()
+    };
+    match plan {
+        LevelPlan::Window { h: wh, w: ww } => LevelBins {
+            rows: axis(h, Some(wh)),
+            cols: axis(w, Some(ww)),
+        },
+        LevelPlan::Adaptive => LevelBins {
+            rows: axis(h, None),
+            cols: axis(w, None),
+        },
+    }
 }
 
 /// Whether a level's bins are exactly `H/n × W/n` blocks tiling the map (no padding, no overlap).
