@@ -111,7 +111,8 @@ pub fn cascade_is_bit_exact(x: &Tensor) -> Result<bool> {
 }
 
 /// Pools of every kernel in `parallel` over `x`, in order: through `steps` (a cascade from
-/// [`cascade_steps`]) when given and bit-exact for `x`, else each pool on its own.
+/// [`cascade_steps`]) when given, bit-exact for `x`, and the native kernel does not cover `x`;
+/// else each pool on its own.
 ///
 /// # Shapes
 /// `[N, C, H, W]` → one `[N, C, H, W]` per kernel.
@@ -120,8 +121,11 @@ pub fn pyramid(
     parallel: &[MaxPool2d],
     steps: Option<&[MaxPool2d]>,
 ) -> Result<Vec<Tensor>> {
+    // The native kernel pools a 13×13 window in 3 passes, so where it runs the parallel pools
+    // cost less than the cascade's check.
+    let native = parallel.iter().all(|m| super::sliding_max::covers(x, m.k));
     match steps {
-        Some(steps) if cascade_is_bit_exact(x)? => cascade(x, steps),
+        Some(steps) if !native && cascade_is_bit_exact(x)? => cascade(x, steps),
         _ => parallel.iter().map(|m| m.forward(x)).collect(),
     }
 }

@@ -124,20 +124,27 @@ pub fn same_max_pool(x: &Tensor, k: i64) -> Result<Option<Tensor>> {
     pool(x, k, TILE, threads)
 }
 
-/// [`same_max_pool`] with a given tile budget and thread count.
-fn pool(x: &Tensor, k: i64, budget: usize, threads: usize) -> Result<Option<Tensor>> {
+/// Whether the kernel runs `max_pool2d(x, k, 1, k / 2)` itself (CPU; f32, f16 or bf16; 4-D,
+/// non-empty, NCHW-contiguous or channels-last; odd `k`; no gradient required). For f16 and
+/// bf16 it still hands back to libtorch an output that holds a NaN.
+pub fn covers(x: &Tensor, k: i64) -> bool {
     // A tensor that requires grad takes libtorch's op, whose backward autograd records (the
     // native output has no graph); activations computed under `no_grad` never require it.
-    let kind = x.kind();
-    if x.requires_grad()
-        || x.device() != Device::Cpu
-        || !matches!(kind, Kind::Float | Kind::Half | Kind::BFloat16)
-        || k < 1
-        || k % 2 == 0
-        || x.numel() == 0
-    {
+    !x.requires_grad()
+        && x.device() == Device::Cpu
+        && matches!(x.kind(), Kind::Float | Kind::Half | Kind::BFloat16)
+        && k >= 1
+        && k % 2 == 1
+        && x.numel() > 0
+        && layout(x).is_some()
+}
+
+/// [`same_max_pool`] with a given tile budget and thread count.
+fn pool(x: &Tensor, k: i64, budget: usize, threads: usize) -> Result<Option<Tensor>> {
+    if !covers(x, k) {
         return Ok(None);
     }
+    let kind = x.kind();
     let Some(channels_last) = layout(x) else {
         return Ok(None);
     };
