@@ -10,8 +10,8 @@ mod suite;
 
 pub use server::{BenchReply, BenchRequest, BenchServer};
 pub use suite::{
-    BlockCase, DetectorCase, InputSpec, LetterboxCase, NmsCase, PredictCase, ResizeCase,
-    ScaleBoxesCase, SppNetInput, SppNetModel, Suite,
+    BlockCase, DetectorCase, InputSpec, LetterboxCase, NmsCase, PoolingCase, PredictCase,
+    ResizeCase, ScaleBoxesCase, SppNetInput, SppNetModel, Suite,
 };
 
 use std::collections::BTreeMap;
@@ -116,6 +116,10 @@ pub enum Output {
     Train,
     /// The fixed-length feature vector.
     Features,
+    /// The gradient fed back into the output (seeded).
+    GradOutput,
+    /// The input's gradient autograd computed from it.
+    GradInput,
 }
 
 /// A refused input.

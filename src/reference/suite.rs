@@ -78,6 +78,13 @@ pub enum Suite {
         /// Also the two JPEG originals (decoders differ: compared with a tolerance).
         jpeg: bool,
     },
+    /// The seed's pooling table (`torch.nn` pools, timm's `SelectAdaptivePool2d`, the
+    /// stochastic-pooling mirror): per case and seeded input, the output, a seeded upstream
+    /// gradient and the input's gradient; refusals recorded.
+    Pooling {
+        /// The ops and their settings.
+        cases: Vec<PoolingCase>,
+    },
 }
 
 impl Suite {
@@ -96,8 +103,19 @@ impl Suite {
             Suite::Letterbox { .. } => "letterbox",
             Suite::ScaleBoxes { .. } => "scale_boxes",
             Suite::Predict { .. } => "predict",
+            Suite::Pooling { .. } => "pooling",
         }
     }
+}
+
+/// One op of the `pooling` suite: its name and the [`crate::ops::PoolOp`] it runs (the same
+/// JSON goes to Python, which builds the upstream module from it).
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolingCase {
+    /// Its name.
+    pub name: String,
+    /// The op, `op` and its settings.
+    pub params: crate::ops::PoolOp,
 }
 
 /// A seeded SPP_NET of the `sppnet` suite.

@@ -14,6 +14,7 @@ mod infer;
 mod kill;
 mod parity;
 mod pool;
+mod pool_ops;
 mod port;
 mod readme;
 mod repo;

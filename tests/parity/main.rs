@@ -9,6 +9,7 @@ mod detect_ops;
 mod detectors;
 mod golden;
 mod pool;
+mod pooling_table;
 mod porting;
 mod predict;
 mod sppnet;

@@ -1,0 +1,106 @@
+"""Reference for the seed's pooling table (issue #12), forward and backward.
+
+    pooling   for each case (an op and its parameters) and each input: the output, a seeded
+              upstream gradient (`grad_output`) and the input's gradient from autograd
+              (`grad_input`). Where the op refuses the input, the refusal is recorded.
+
+The ops are the real upstream code: `torch.nn.MaxPool2d` / `torch.nn.AvgPool2d` (PyTorch's own
+classes), timm's `SelectAdaptivePool2d` (the installed `timm` package), and `stochastic_pool2d`
+below, our mirror of Zeiler & Fergus's stochastic pooling with Caffe's sampling rule (no
+registry package carries one; the formula is in src/ops/stochastic.rs and the issue).
+"""
+import torch
+import torch.nn as nn
+
+
+def stochastic_pool2d(x, kernel, stride, seed=None):
+    """Stochastic pooling, kernel `kernel`, stride `stride`, no padding; test-time rule when
+    `seed` is None, else Caffe's training rule after `torch.manual_seed(seed)`."""
+    if (x < 0).any():
+        raise ValueError("stochastic pooling needs non-negative input")
+    n, c, h, w = x.shape
+    if kernel > h or kernel > w:
+        raise ValueError("window larger than the map")
+    ho, wo = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+    cols = torch.nn.functional.unfold(x, kernel, stride=stride).view(n, c, kernel * kernel, ho * wo)
+    s = cols.sum(2)
+    empty = s == 0
+    if seed is None:
+        safe = torch.where(empty.logical_not(), s, 1.0)
+        y = (cols * cols).sum(2) / safe
+    else:
+        torch.manual_seed(seed)
+        u = torch.rand(n, c, ho, wo, dtype=x.dtype, device=x.device)
+        cum = cols.cumsum(2)
+        total = cum.narrow(2, kernel * kernel - 1, 1)
+        threshold = u.view(n, c, 1, ho * wo) * total
+        index = (cum >= threshold).to(torch.uint8).argmax(2, keepdim=True)
+        y = cols.gather(2, index).squeeze(2)
+    y = torch.where(empty.logical_not(), y, 0.0)
+    return y.view(n, c, ho, wo)
+
+
+def build(op, p):
+    """The upstream module (or function) for one case."""
+    if op == "max":
+        return nn.MaxPool2d(p["kernel"], p["stride"], p["padding"], p["dilation"], ceil_mode=p["ceil_mode"])
+    if op == "avg":
+        return nn.AvgPool2d(p["kernel"], p["stride"], p["padding"], ceil_mode=p["ceil_mode"],
+                            count_include_pad=p["count_include_pad"], divisor_override=p["divisor_override"])
+    if op == "global":
+        from timm.layers import SelectAdaptivePool2d
+        size = p["output_size"]
+        return SelectAdaptivePool2d(output_size=size[0] if size[0] == size[1] else tuple(size),
+                                    pool_type=p["pool_type"], flatten=p["flatten"])
+    if op == "stochastic":
+        return lambda x: stochastic_pool2d(x, p["kernel"], p["stride"], p.get("seed"))
+    raise ValueError(f"unknown op {op}")
+
+
+SHAPES = [(1, 3, 1, 1), (2, 3, 7, 7), (1, 4, 8, 6), (2, 2, 5, 9), (1, 1, 13, 13)]
+
+
+def make_input(idx, shape, kind):
+    """Seeded inputs: normal numbers; with ±inf, NaN and ±0 sprinkled (`special`); with values
+    near the largest float and subnormals (`extreme`: where `(a + b) / 2` and `a/2 + b/2`
+    differ); or non-negative with zero windows (`relu`, for stochastic pooling)."""
+    g = torch.Generator().manual_seed(4000 + idx)
+    x = torch.randn(*shape, generator=g) * 2
+    flat = x.view(-1)
+    picks = torch.randint(0, flat.numel(), (max(1, flat.numel() // 9),), generator=g)
+    if kind == "special":
+        specials = torch.tensor([float("inf"), float("-inf"), float("nan"), 0.0, -0.0])
+        flat[picks] = specials[torch.arange(picks.numel()) % 5]
+    elif kind == "extreme":  # near the largest finite float (sums overflow) and subnormals
+        extremes = torch.tensor([3.0e38, -3.0e38, 2.5e38, 1e-45, -1e-45, 1.5e-39, -2.2e-38])
+        flat[picks] = extremes[torch.arange(picks.numel()) % 7]
+        flat[0] = 3.0e38
+    elif kind == "relu":
+        x = torch.relu(x).round()  # many exact zeros, whole zero windows, repeated values
+    return x
+
+
+def pooling(suite, reply):
+    idx = 0
+    for case_spec in suite["cases"]:
+        p = case_spec["params"]
+        op = p["op"]
+        case = reply.case(case_spec["name"], params=p)
+        module = build(op, p)
+        kinds = ["relu"] if op == "stochastic" else ["normal", "special", "extreme"]
+        for shape in SHAPES:
+            for kind in kinds:
+                x = make_input(idx, shape, kind)
+                idx += 1
+                xg = x.clone().requires_grad_(True)
+                try:
+                    y = module(xg)
+                except (RuntimeError, ValueError, AssertionError) as e:
+                    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                    reply.run(case, x, name=f"{kind}/{shape}", refused={"kind": "error", "message": msg})
+                    continue
+                g = torch.randn(y.shape, generator=torch.Generator().manual_seed(9000 + idx))
+                y.backward(g)
+                # Copies: the empty pool type returns its input, which would share memory.
+                reply.run(case, x, name=f"{kind}/{shape}", eval=y.detach().clone(), grad_output=g,
+                          grad_input=xg.grad.clone())
