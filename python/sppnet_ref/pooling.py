@@ -4,6 +4,7 @@
               upstream gradient (`grad_output`) and the input's gradient from autograd
               (`grad_input`). Where the op refuses the input, the refusal is recorded.
 
+Cases whose op is an upstream module also save it pickled whole (`files.pt`), to be ported.
 The ops are the real upstream code: `torch.nn.MaxPool2d` / `torch.nn.AvgPool2d` (PyTorch's own
 classes), timm's `SelectAdaptivePool2d` (the installed `timm` package), and `stochastic_pool2d`
 below, our mirror of Zeiler & Fergus's stochastic pooling with Caffe's sampling rule (no
@@ -40,6 +41,35 @@ def stochastic_pool2d(x, kernel, stride, seed=None):
     return y.view(n, c, ho, wo)
 
 
+def make_rois(idx, shape, scale):
+    """Seeded windows in image coordinates (the map is the image scaled by `scale`): inside,
+    straddling an edge, wholly outside (empty bins), tiny (one pixel, bins sharing it), and the
+    whole image; batch indices over the batch."""
+    g = torch.Generator().manual_seed(7000 + idx)
+    n, _, h, w = shape
+    H, W = h / scale, w / scale
+    rows = []
+    for i in range(8):
+        x1 = float(torch.rand(1, generator=g)) * W * 1.2 - 0.1 * W
+        y1 = float(torch.rand(1, generator=g)) * H * 1.2 - 0.1 * H
+        bw = float(torch.rand(1, generator=g)) * W
+        bh = float(torch.rand(1, generator=g)) * H
+        rows.append([i % n, x1, y1, x1 + bw, y1 + bh])
+    rows.append([0, 0.0, 0.0, W - 1, H - 1])
+    rows.append([n - 1, 2.0 * W, 2.0 * H, 3.0 * W, 3.0 * H])
+    rows.append([0, 0.3, 0.3, 0.4, 0.4])
+    rows.append([n - 1, W / 2, H / 2, W / 2, H / 2])
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+def roi_spp(x, rois, levels, scale):
+    """SPP-net over windows with torchvision's real roi_pool: each level pooled, flattened,
+    concatenated."""
+    from torchvision.ops import roi_pool
+    parts = [roi_pool(x, rois, (n, n), scale).flatten(1) for n in levels]
+    return torch.cat(parts, 1)
+
+
 def build(op, p):
     """The upstream module (or function) for one case."""
     if op == "max":
@@ -52,6 +82,8 @@ def build(op, p):
         size = p["output_size"]
         return SelectAdaptivePool2d(output_size=size[0] if size[0] == size[1] else tuple(size),
                                     pool_type=p["pool_type"], flatten=p["flatten"])
+    if op == "roi_spp":
+        return None  # needs the run's rois; see pooling()
     if op == "stochastic":
         return lambda x: stochastic_pool2d(x, p["kernel"], p["stride"], p.get("seed"))
     raise ValueError(f"unknown op {op}")
@@ -85,22 +117,32 @@ def pooling(suite, reply):
     for case_spec in suite["cases"]:
         p = case_spec["params"]
         op = p["op"]
-        case = reply.case(case_spec["name"], params=p)
         module = build(op, p)
+        files = {}
+        if isinstance(module, nn.Module):
+            # The module pickled whole, for the porting path (`sppnet port` → forward).
+            files["pt"] = f"pool{len(reply.cases)}.pt"
+            torch.save(module, reply.path(files["pt"]))
+        case = reply.case(case_spec["name"], params=p, files=files)
         kinds = ["relu"] if op == "stochastic" else ["normal", "special", "extreme"]
         for shape in SHAPES:
             for kind in kinds:
                 x = make_input(idx, shape, kind)
                 idx += 1
                 xg = x.clone().requires_grad_(True)
+                extra = {}
+                if op == "roi_spp":
+                    rois = make_rois(idx, shape, p["spatial_scale"])
+                    extra["rois"] = rois
+                    module = lambda t, r=rois: roi_spp(t, r, p["levels"], p["spatial_scale"])  # noqa: E731
                 try:
                     y = module(xg)
                 except (RuntimeError, ValueError, AssertionError) as e:
                     msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-                    reply.run(case, x, name=f"{kind}/{shape}", refused={"kind": "error", "message": msg})
+                    reply.run(case, x, name=f"{kind}/{shape}", refused={"kind": "error", "message": msg}, **extra)
                     continue
                 g = torch.randn(y.shape, generator=torch.Generator().manual_seed(9000 + idx))
                 y.backward(g)
                 # Copies: the empty pool type returns its input, which would share memory.
                 reply.run(case, x, name=f"{kind}/{shape}", eval=y.detach().clone(), grad_output=g,
-                          grad_input=xg.grad.clone())
+                          grad_input=xg.grad.clone(), **extra)

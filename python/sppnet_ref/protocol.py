@@ -6,7 +6,7 @@ A job is a JSON file:
 The reply is DIR/reply.json plus DIR/tensors.safetensors:
     {"schema": "sppnet-ref/1", "torch": VERSION, "threads": N, "device": D,
      "cases": [{"name": ..., "class": ..., "params": {...}, "files": {ROLE: FILE},
-                "runs": [{"name": ..., "input": KEY, "outputs": {"eval"|"fused"|"train"|"features"|"grad_output"|"grad_input": KEY},
+                "runs": [{"name": ..., "input": KEY, "outputs": {"eval"|"fused"|"train"|"features"|"grad_output"|"grad_input"|"rois": KEY},
                           "state": {STATE_DICT_KEY: KEY}, "refused": null | {"kind": ..., "message": ...}}]}]}
 KEYs name tensors of tensors.safetensors; FILEs are relative to DIR. Nothing else is exchanged:
 the Rust side never builds a tensor key from strings.

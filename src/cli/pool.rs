@@ -8,6 +8,7 @@ use anyhow::bail;
 use clap::{Args, ValueEnum};
 use sppnet::io::{read_safetensors, refuse_existing};
 use sppnet::ops::pool2d::{AvgPoolOptions, MaxPoolOptions};
+use sppnet::ops::roi_spp::RoiMapping;
 use sppnet::ops::PoolOp;
 use sppnet::runtime::{configure_threads, parse_device};
 use sppnet::tensor::check_finite;
@@ -26,6 +27,8 @@ enum Op {
     Global,
     /// Stochastic pooling (--kernel, --stride; --train --seed for the training rule).
     Stochastic,
+    /// SPP-net over windows (--rois, --levels, --spatial-scale, --mapping).
+    RoiSpp,
 }
 
 /// Arguments of `sppnet pool`.
@@ -81,6 +84,16 @@ pub struct PoolArgs {
     /// Seed of the training rule's draw [default: 0] (stochastic, with --train).
     #[arg(long)]
     seed: Option<i64>,
+    /// safetensors file holding the [K, 5] f32 rois: batch index, x1, y1, x2, y2 in image
+    /// coordinates (roi-spp).
+    #[arg(long)]
+    rois: Option<PathBuf>,
+    /// Feature-map pixels per image pixel, e.g. 0.0625 for stride 16 [default: 1] (roi-spp).
+    #[arg(long)]
+    spatial_scale: Option<f64>,
+    /// Window to feature-map mapping [default: torchvision] (roi-spp): torchvision, paper.
+    #[arg(long)]
+    mapping: Option<String>,
     /// Name of the input tensor when the file holds several.
     #[arg(long)]
     key: Option<String>,
@@ -108,7 +121,14 @@ fn pair(s: &str) -> Result<[i64; 2], String> {
 /// The op the flags describe; flags of another op are refused by name.
 fn op(a: &PoolArgs) -> anyhow::Result<PoolOp> {
     let given = [
-        ("--levels", a.levels.is_some(), [Op::Spp].as_slice()),
+        (
+            "--levels",
+            a.levels.is_some(),
+            [Op::Spp, Op::RoiSpp].as_slice(),
+        ),
+        ("--rois", a.rois.is_some(), &[Op::RoiSpp]),
+        ("--spatial-scale", a.spatial_scale.is_some(), &[Op::RoiSpp]),
+        ("--mapping", a.mapping.is_some(), &[Op::RoiSpp]),
         ("--rule", a.rule.is_some(), &[Op::Spp]),
         (
             "--kernel",
@@ -185,6 +205,15 @@ fn op(a: &PoolArgs) -> anyhow::Result<PoolOp> {
             flatten: a.flatten,
             output_size: a.output_size.unwrap_or([1, 1]),
         },
+        Op::RoiSpp => PoolOp::RoiSpp {
+            levels: a.levels.clone().unwrap_or_else(|| vec![4, 2, 1]),
+            spatial_scale: a.spatial_scale.unwrap_or(1.0),
+            mapping: match a.mapping.as_deref() {
+                None | Some("torchvision") => RoiMapping::Torchvision,
+                Some("paper") => RoiMapping::Paper,
+                Some(other) => bail!("--mapping `{other}`: torchvision or paper"),
+            },
+        },
         Op::Stochastic => {
             let [k, kw] = kernel()?;
             let [s, sw] = a.stride.unwrap_or([k, kw]);
@@ -211,7 +240,15 @@ pub fn run(args: PoolArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     if !args.allow_nonfinite {
         check_finite(&x, "the input")?;
     }
-    let y = op.apply(&x.f_to_device(device)?)?;
+    let rois = match (&op, &args.rois) {
+        (PoolOp::RoiSpp { .. }, Some(path)) => {
+            let file = read_safetensors(path)?;
+            Some(super::select_tensor(&file, None, path)?)
+        }
+        (PoolOp::RoiSpp { .. }, None) => bail!("--op roi-spp needs --rois ROIS.safetensors"),
+        _ => None,
+    };
+    let y = op.apply(&x.f_to_device(device)?, rois.as_ref())?;
     let config = serde_json::to_string(&op)?;
     let mut meta = vec![("sppnet.pool", config)];
     if let PoolOp::Spp { levels, rule } = &op {

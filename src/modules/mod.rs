@@ -94,6 +94,9 @@ pub trait Block: Module + Sized + 'static {
     const NAME: &'static str;
     /// Upstream's qualified class names; the first is the canonical one.
     const CLASSES: &'static [&'static str];
+    /// Helper classes upstream instantiates inside this one (timm's `FastAdaptiveAvgPool` in
+    /// `SelectAdaptivePool2d`): known to be inert data when found in a pickle, never built.
+    const PARTS: &'static [&'static str] = &[];
 
     /// Build it in `s`, refusing inconsistent configurations.
     fn new(s: &Scope, config: &Self::Config) -> Result<Self>;
@@ -201,4 +204,7 @@ registry! {
     "ultralytics/detect.rs" => detect::Detect,
     "ultralytics/v10_detect.rs" => v10_detect::V10Detect,
     "ultralytics/detection_model.rs" => detection_model::DetectionModel,
+    "torch/max_pool2d.rs" => max_pool2d::MaxPool2dBlock,
+    "torch/avg_pool2d.rs" => avg_pool2d::AvgPool2dBlock,
+    "timm/select_adaptive_pool2d.rs" => select_adaptive_pool2d::SelectAdaptivePool2d,
 }

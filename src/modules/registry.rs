@@ -23,6 +23,8 @@ pub struct Entry {
     pub name: &'static str,
     /// Upstream's qualified class names; the first is the canonical one.
     pub classes: &'static [&'static str],
+    /// Helper classes upstream instantiates inside it ([`Block::PARTS`]).
+    pub parts: &'static [&'static str],
     build: Build,
     canonical: Map,
     from_pickle: FromPickle,
@@ -68,6 +70,7 @@ impl Entry {
         Entry {
             name: T::NAME,
             classes: T::CLASSES,
+            parts: T::PARTS,
             build: build::<T>,
             canonical: canonical::<T>,
             from_pickle: from_pickle::<T>,

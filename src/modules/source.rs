@@ -238,6 +238,16 @@ impl<'p> Pickled<'p> {
         }
     }
 
+    /// An int-or-pair attribute (`kernel_size=3` or `(3, 2)`), as a pair.
+    pub fn pair(&self, name: &str) -> Option<[i64; 2]> {
+        match self.ints(name).as_deref() {
+            Some([a, b]) => Some([*a, *b]),
+            Some([a]) => Some([*a, *a]),
+            Some(_) => None,
+            None => self.int(name).map(|v| [v, v]),
+        }
+    }
+
     /// A float attribute (an int counts).
     pub fn float(&self, name: &str) -> Option<f64> {
         match self.attr(name)? {

@@ -7,6 +7,7 @@ pub mod maxpool;
 pub mod nms;
 pub mod pool2d;
 pub mod pyramid;
+pub mod roi_spp;
 pub mod sliding_max;
 pub mod stochastic;
 pub mod table;

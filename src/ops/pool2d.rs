@@ -88,6 +88,29 @@ pub fn output_len(a: i64, k: i64, s: i64, p: i64, d: i64, ceil: bool) -> i64 {
     i64::try_from(out).unwrap_or(i64::MAX)
 }
 
+/// PyTorch's checks of a window that do not depend on the input: kernel, stride and dilation
+/// above zero (and at most 1024, sppnet's limit for configs), padding from 0 to half the
+/// kernel (the kernel, not the dilated window, in torch 2.13).
+pub fn check_window(what: &str, [kernel, stride, padding, dilation]: [Pair; 4]) -> Result<()> {
+    for (name, v) in [
+        ("kernel", kernel),
+        ("stride", stride),
+        ("dilation", dilation),
+    ] {
+        if v.iter().any(|&v| !(1..=1024).contains(&v)) {
+            return Err(Error::Config(format!(
+                "{what} {name} must be greater than zero (and at most 1024), got {v:?}"
+            )));
+        }
+    }
+    if (0..2).any(|i| padding[i] < 0 || padding[i] > kernel[i] / 2) {
+        return Err(Error::Config(format!(
+            "{what} padding {padding:?} must be from 0 to half the kernel {kernel:?}"
+        )));
+    }
+    Ok(())
+}
+
 /// The checks PyTorch makes before pooling (`pool2d_shape_check`), as one-line errors.
 fn check(
     what: &str,
@@ -101,23 +124,7 @@ fn check(
             "{what} needs a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {size:?}"
         )));
     }
-    for (name, v) in [
-        ("kernel", kernel),
-        ("stride", stride),
-        ("dilation", dilation),
-    ] {
-        if v.iter().any(|&v| v <= 0) {
-            return Err(Error::Config(format!(
-                "{what} {name} must be greater than zero, got {v:?}"
-            )));
-        }
-    }
-    // PyTorch compares the padding with the kernel, not the dilated window (torch 2.13).
-    if (0..2).any(|i| padding[i] < 0 || padding[i] > kernel[i] / 2) {
-        return Err(Error::Config(format!(
-            "{what} padding {padding:?} must be from 0 to half the kernel {kernel:?}"
-        )));
-    }
+    check_window(what, [kernel, stride, padding, dilation])?;
     let (h, w) = (size[size.len() - 2], size[size.len() - 1]);
     let out = [0, 1].map(|i| {
         let a = [h, w][i];

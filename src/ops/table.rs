@@ -8,8 +8,9 @@ use tch::Tensor;
 use super::global_pool::{select_adaptive_pool2d, PoolType};
 use super::pool2d::{avg_pool2d, max_pool2d, AvgPoolOptions, MaxPoolOptions};
 use super::pyramid::{spatial_pyramid_pool, Rule};
+use super::roi_spp::{spp_rois, RoiMapping};
 use super::stochastic::stochastic_pool2d;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// One row of the pooling table with its settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +36,16 @@ pub enum PoolOp {
         /// Output size (1×1 for a global pool).
         output_size: [i64; 2],
     },
+    /// SPP-net over windows: each roi of a second input pooled into a pyramid.
+    RoiSpp {
+        /// Levels, in output order.
+        levels: Vec<i64>,
+        /// Feature-map pixels per image pixel (1/16 for a stride-16 network).
+        spatial_scale: f64,
+        /// How windows map onto the map.
+        #[serde(default)]
+        mapping: RoiMapping,
+    },
     /// Stochastic pooling; `seed` selects the training rule.
     Stochastic {
         /// Window side.
@@ -48,22 +59,44 @@ pub enum PoolOp {
 }
 
 impl PoolOp {
-    /// The op's name in the table (`spp`, `max`, `avg`, `global`, `stochastic`).
+    /// The op's name in the table (`spp`, `max`, `avg`, `global`, `roi_spp`, `stochastic`).
     pub fn name(&self) -> &'static str {
         match self {
             PoolOp::Spp { .. } => "spp",
             PoolOp::Max(_) => "max",
             PoolOp::Avg(_) => "avg",
             PoolOp::Global { .. } => "global",
+            PoolOp::RoiSpp { .. } => "roi_spp",
             PoolOp::Stochastic { .. } => "stochastic",
         }
     }
 
-    /// Run it on `x`.
+    /// Run it on `x`; `rois` (`[K, 5]`) is the second input of [`PoolOp::RoiSpp`], and only
+    /// of it.
     ///
     /// # Shapes
     /// `[N, C, H, W]` → what the row gives (see each function).
-    pub fn apply(&self, x: &Tensor) -> Result<Tensor> {
+    pub fn apply(&self, x: &Tensor, rois: Option<&Tensor>) -> Result<Tensor> {
+        match (self, rois) {
+            (
+                PoolOp::RoiSpp {
+                    levels,
+                    spatial_scale,
+                    mapping,
+                },
+                Some(rois),
+            ) => return spp_rois(x, rois, levels, *spatial_scale, *mapping),
+            (PoolOp::RoiSpp { .. }, None) => {
+                return Err(Error::Config("roi SPP needs the rois to pool".into()))
+            }
+            (_, Some(_)) => {
+                return Err(Error::Config(format!(
+                    "rois are pooled by roi SPP only, not by {} pooling",
+                    self.name()
+                )))
+            }
+            (_, None) => {}
+        }
         match self {
             PoolOp::Spp { levels, rule } => spatial_pyramid_pool(x, levels, *rule),
             PoolOp::Max(o) => max_pool2d(x, o),
@@ -81,6 +114,7 @@ impl PoolOp {
                 stride,
                 seed,
             } => stochastic_pool2d(x, *kernel, *stride, *seed),
+            PoolOp::RoiSpp { .. } => Err(Error::Config("roi SPP needs the rois to pool".into())),
         }
     }
 }

@@ -16,11 +16,11 @@ use crate::modules::REGISTRY;
 
 /// The globals of `p` that `torch.load(weights_only=False)` would import or call beyond
 /// PyTorch's allow-list and plain module classes ([`torch_pickle::safety`]); the registry's
-/// classes count as known module classes.
+/// classes (and the helper classes they declare as parts) count as known module classes.
 pub fn flagged_globals(p: &Pickle) -> Vec<Flagged> {
     let known: Vec<&str> = REGISTRY
         .iter()
-        .flat_map(|e| e.classes.iter().copied())
+        .flat_map(|e| e.classes.iter().chain(e.parts).copied())
         .collect();
     torch_pickle::safety::flagged_globals(p, &known)
 }

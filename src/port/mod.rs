@@ -254,7 +254,8 @@ fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Res
             (select(sd, module)?, None)
         }
     };
-    if records.is_empty() {
+    // A pickled module may have no tensors (a pool); a state_dict without any says nothing.
+    if records.is_empty() && view.is_none() {
         return Err(Error::Config(format!("no tensor under `{module}.`")));
     }
     check_views(&records)?;

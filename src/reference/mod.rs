@@ -120,6 +120,8 @@ pub enum Output {
     GradOutput,
     /// The input's gradient autograd computed from it.
     GradInput,
+    /// A second input the reference made for the run (an roi case's `[K, 5]` rois).
+    Rois,
 }
 
 /// A refused input.

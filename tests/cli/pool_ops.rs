@@ -126,7 +126,7 @@ fn every_op_writes_the_library_result() {
     ];
     for (args, op, input) in cases {
         let got = pool(dir.path(), input, &args);
-        let want = op.apply(input).unwrap();
+        let want = op.apply(input, None).unwrap();
         assert!(
             got.equal(&want),
             "{args:?}: {:?} vs {:?}",
@@ -134,6 +134,77 @@ fn every_op_writes_the_library_result() {
             want.size()
         );
     }
+}
+
+#[test]
+fn roi_spp_pools_each_window_from_one_map() {
+    let dir = common::tempdir();
+    let x = Tensor::randn([2, 3, 16, 12], (Kind::Float, Device::Cpu));
+    let rois = Tensor::from_slice(&[
+        0f32, 0., 0., 95., 127., 1., 8., 8., 40., 60., 1., 30., 2., 31., 3.,
+    ])
+    .view([3, 5]);
+    let rois_file = save(
+        dir.path(),
+        "rois.safetensors",
+        vec![("rois", rois.shallow_clone())],
+    );
+    let got = pool(
+        dir.path(),
+        &x,
+        &[
+            "--op",
+            "roi-spp",
+            "--rois",
+            s(&rois_file),
+            "--levels",
+            "3,1",
+            "--spatial-scale",
+            "0.125",
+        ],
+    );
+    let op = PoolOp::RoiSpp {
+        levels: vec![3, 1],
+        spatial_scale: 0.125,
+        mapping: Default::default(),
+    };
+    assert_eq!(got.size(), [3, 3 * 10]);
+    assert!(got.equal(&op.apply(&x, Some(&rois)).unwrap()));
+
+    let out = dir.path().join("y.safetensors");
+    let input = save(dir.path(), "x.safetensors", vec![("x", x)]);
+    for (bad, needle) in [
+        (
+            vec![2f32, 0., 0., 4., 4.],
+            "batch index 2 (the batch holds 2)",
+        ),
+        (vec![0f32, 5., 0., 4., 4.], "x2 < x1"),
+    ] {
+        let f = save(
+            dir.path(),
+            "bad.safetensors",
+            vec![("rois", Tensor::from_slice(&bad).view([1, 5]))],
+        );
+        assert_fails(
+            &[
+                "pool",
+                s(&input),
+                "-o",
+                s(&out),
+                "--op",
+                "roi-spp",
+                "--rois",
+                s(&f),
+            ],
+            needle,
+            &out,
+        );
+    }
+    assert_fails(
+        &["pool", s(&input), "-o", s(&out), "--op", "roi-spp"],
+        "needs --rois",
+        &out,
+    );
 }
 
 #[test]

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use sppnet::ops::PoolOp;
+use sppnet::port::{port, PortOptions};
 use sppnet::reference::{Output, PoolingCase, Suite};
+use sppnet::Model;
+use tch::Device;
 use tch::Tensor;
 
 fn case(name: &str, params: serde_json::Value) -> PoolingCase {
@@ -87,6 +90,14 @@ fn cases() -> Vec<PoolingCase> {
             v.push(case(&format!("global {pool} to {size:?}"), p));
         }
     }
+    for (levels, scale) in [
+        (vec![4, 2, 1], 1.0),
+        (vec![3, 1], 0.5),
+        (vec![6, 3, 2, 1], 0.0625),
+    ] {
+        let p = json!({"op": "roi_spp", "levels": levels, "spatial_scale": scale});
+        v.push(case(&format!("roi spp {levels:?} scale {scale}"), p));
+    }
     for (k, s, seed) in [(2, 2, None), (3, 1, None), (2, 2, Some(7)), (3, 2, Some(0))] {
         let p = json!({"op": "stochastic", "kernel": k, "stride": s, "seed": seed});
         v.push(case(&format!("stochastic {k}/{s} seed {seed:?}"), p));
@@ -110,7 +121,8 @@ fn every_row_matches_upstream_forward_and_backward_bitwise() {
         for run in &case.runs {
             let what = format!("{} / {}", case.name, run.name);
             let x = replied.input(run).unwrap().copy().set_requires_grad(true);
-            let rust = op.apply(&x);
+            let rois = replied.output(run, Output::Rois).ok();
+            let rust = op.apply(&x, rois);
             let entry = counts.entry(op.name().to_string()).or_default();
             match (&run.refused, rust) {
                 (None, Ok(y)) => {
@@ -137,6 +149,37 @@ fn every_row_matches_upstream_forward_and_backward_bitwise() {
         }
     }
     eprintln!("pooling table (bitwise, refused alike): {counts:?}");
+    // The upstream modules pickled whole, ported, and run: the same bits as Python's.
+    let mut ported = 0;
+    for case in &replied.reply.cases {
+        let Ok(pt) = replied.file(case, "pt") else {
+            continue;
+        };
+        let spec = port(&pt, &PortOptions::default())
+            .and_then(|p| Model::from_tensors(p.spec.clone(), &p.tensors, Device::Cpu));
+        let model = match spec {
+            Ok(m) => m,
+            Err(e) => {
+                problems.push(format!("{}: port: {e}", case.name));
+                continue;
+            }
+        };
+        for run in case.runs.iter().filter(|r| r.refused.is_none()) {
+            let x = replied.input(run).unwrap();
+            let want = replied.output(run, Output::Eval).unwrap();
+            match model.forward(x) {
+                Ok(y) if bits_equal(&y, want) => ported += 1,
+                Ok(_) => problems.push(format!(
+                    "{} / {}: ported module differs",
+                    case.name, run.name
+                )),
+                Err(e) => {
+                    problems.push(format!("{} / {}: ported module: {e}", case.name, run.name))
+                }
+            }
+        }
+    }
+    eprintln!("ported modules run bitwise: {ported}");
     assert!(
         problems.is_empty(),
         "{} problems:\n{}",
@@ -144,7 +187,7 @@ fn every_row_matches_upstream_forward_and_backward_bitwise() {
         problems.join("\n")
     );
     // Every row ran, forward and backward, and the refusals were exercised.
-    for op in ["max", "avg", "global", "stochastic"] {
+    for op in ["max", "avg", "global", "roi_spp", "stochastic"] {
         let (ok, _) = counts.get(op).copied().unwrap_or_default();
         assert!(ok >= 8, "{op}: only {ok} bitwise runs");
     }
