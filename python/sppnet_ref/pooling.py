@@ -82,6 +82,9 @@ def build(op, p):
         size = p["output_size"]
         return SelectAdaptivePool2d(output_size=size[0] if size[0] == size[1] else tuple(size),
                                     pool_type=p["pool_type"], flatten=p["flatten"])
+    if op == "spp":
+        from . import yueruchen
+        return lambda x: yueruchen.pyramid_pool(x, p["levels"], p["rule"])
     if op == "roi_spp":
         return None  # needs the run's rois; see pooling()
     if op == "stochastic":
@@ -89,7 +92,7 @@ def build(op, p):
     raise ValueError(f"unknown op {op}")
 
 
-SHAPES = [(1, 3, 1, 1), (2, 3, 7, 7), (1, 4, 8, 6), (2, 2, 5, 9), (1, 1, 13, 13)]
+SHAPES = [(1, 3, 1, 1), (2, 3, 7, 7), (1, 4, 8, 6), (2, 2, 5, 9), (1, 1, 13, 13), (2, 2, 8, 8)]
 
 
 def make_input(idx, shape, kind):
@@ -140,6 +143,11 @@ def pooling(suite, reply):
                 except (RuntimeError, ValueError, AssertionError) as e:
                     msg = str(e).splitlines()[0] if str(e) else type(e).__name__
                     reply.run(case, x, name=f"{kind}/{shape}", refused={"kind": "error", "message": msg}, **extra)
+                    continue
+                if op == "spp" and tuple(y.shape) != (shape[0], shape[1] * sum(n * n for n in p["levels"])):
+                    # PyTorch ran, but not with n x n bins per level: sppnet refuses these.
+                    reply.run(case, x, name=f"{kind}/{shape}", refused={"kind": "wrong_bins",
+                                                                        "message": f"shape {tuple(y.shape)}"})
                     continue
                 g = torch.randn(y.shape, generator=torch.Generator().manual_seed(9000 + idx))
                 y.backward(g)

@@ -323,7 +323,9 @@ pub fn pool_planned(x: &Tensor, levels: &[i64], plans: &[LevelPlan]) -> Result<T
             .iter()
             .zip(plans)
             .any(|(&l, p)| l < f && f % l == 0 && tiles_exactly(p, l, h, w));
-        if derivable {
+        // Under autograd the nested form would add the coarse levels' gradients through the
+        // fine level's backward, in another order than PyTorch sums them: not bitwise.
+        if derivable && !x.requires_grad() {
             let fine = direct(plan, f)?;
             if maxima_are_unique(&fine)? {
                 nested = Some((f, fine));

@@ -90,6 +90,12 @@ fn cases() -> Vec<PoolingCase> {
             v.push(case(&format!("global {pool} to {size:?}"), p));
         }
     }
+    for rule in ["yueruchen", "adaptive", "paper"] {
+        for levels in [vec![4, 2, 1], vec![3, 2, 1]] {
+            let p = json!({"op": "spp", "levels": levels, "rule": rule});
+            v.push(case(&format!("spp {rule} {levels:?}"), p));
+        }
+    }
     for (levels, scale) in [
         (vec![4, 2, 1], 1.0),
         (vec![3, 1], 0.5),
@@ -187,7 +193,7 @@ fn every_row_matches_upstream_forward_and_backward_bitwise() {
         problems.join("\n")
     );
     // Every row ran, forward and backward, and the refusals were exercised.
-    for op in ["max", "avg", "global", "roi_spp", "stochastic"] {
+    for op in ["spp", "max", "avg", "global", "roi_spp", "stochastic"] {
         let (ok, _) = counts.get(op).copied().unwrap_or_default();
         assert!(ok >= 8, "{op}: only {ok} bitwise runs");
     }
