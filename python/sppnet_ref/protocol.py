@@ -7,7 +7,8 @@ The reply is DIR/reply.json plus DIR/tensors.safetensors:
     {"schema": "sppnet-ref/1", "torch": VERSION, "threads": N, "device": D,
      "cases": [{"name": ..., "class": ..., "params": {...}, "files": {ROLE: FILE},
                 "runs": [{"name": ..., "input": KEY, "outputs": {"eval"|"fused"|"train"|"features"|"grad_output"|"grad_input"|"rois": KEY},
-                          "state": {STATE_DICT_KEY: KEY}, "refused": null | {"kind": ..., "message": ...}}]}]}
+                          "state": {STATE_DICT_KEY: KEY}, "grads": {PARAMETER: KEY},
+                          "refused": null | {"kind": ..., "message": ...}}]}]}
 KEYs name tensors of tensors.safetensors; FILEs are relative to DIR. Nothing else is exchanged:
 the Rust side never builds a tensor key from strings.
 """
@@ -35,6 +36,7 @@ SUITES = {
     "scale_boxes": ("detectors", "scale_boxes"),
     "predict": ("predict", "predict"),
     "pooling": ("pooling", "pooling"),
+    "grads": ("grads", "grads"),
 }
 
 

@@ -101,7 +101,7 @@ macro_rules! composite {
         one { $($one:ident),* $(,)? },
         list { $($list:ident),* $(,)? },
         attrs { $($attr:ident : $aty:ty = $adef:expr),* $(,)? },
-        input = $input:ident,
+        input = $input:ident $(* $mul:literal)?,
         check($c:ident) $check:block,
         forward($s:ident, $x:ident, $train:ident) $body:block
     ) => {
@@ -126,7 +126,7 @@ macro_rules! composite {
             fn forward_t(&$s, $x: &tch::Tensor, $train: bool) -> $crate::error::Result<tch::Tensor> $body
 
             fn in_channels(&self) -> Option<i64> {
-                $crate::modules::composite::Input::input(&self.$input)
+                $crate::modules::composite::Input::input(&self.$input)$(.map(|c| c * $mul))?
             }
 
             fn fusable(&self) -> Vec<(String, &dyn $crate::modules::Fuse)> {

@@ -41,7 +41,10 @@ impl MaxPool2d {
         if let Some(y) = super::sliding_max::same_max_pool(x, self.k)? {
             return Ok(y);
         }
-        if self.k == 1 {
+        // Under autograd the k×k pool itself, so that the backward is PyTorch's: the separable
+        // form routes each gradient through two pools and adds overlapping ones in another
+        // order (tests/parity/gradients.rs).
+        if self.k == 1 || x.requires_grad() {
             return self.forward_direct(x);
         }
         let p = self.k / 2;
@@ -125,7 +128,10 @@ pub fn pyramid(
     // cost less than the cascade's check.
     let native = parallel.iter().all(|m| super::sliding_max::covers(x, m.k));
     match steps {
-        Some(steps) if !native && cascade_is_bit_exact(x)? => cascade(x, steps),
+        // Under autograd the parallel pools, whose backward is PyTorch's.
+        Some(steps) if !native && !x.requires_grad() && cascade_is_bit_exact(x)? => {
+            cascade(x, steps)
+        }
         _ => parallel.iter().map(|m| m.forward(x)).collect(),
     }
 }

@@ -10,7 +10,7 @@ mod suite;
 
 pub use server::{BenchReply, BenchRequest, BenchServer};
 pub use suite::{
-    BlockCase, DetectorCase, InputSpec, LetterboxCase, NmsCase, PoolingCase, PredictCase,
+    BlockCase, DetectorCase, GradCase, InputSpec, LetterboxCase, NmsCase, PoolingCase, PredictCase,
     ResizeCase, ScaleBoxesCase, SppNetInput, SppNetModel, Suite,
 };
 
@@ -99,6 +99,9 @@ pub struct Run {
     /// Tensor keys of the module state after a training-mode run, by state_dict key.
     #[serde(default)]
     pub state: BTreeMap<String, String>,
+    /// Tensor keys of each parameter's gradient after a backward pass, by state_dict key.
+    #[serde(default)]
+    pub grads: BTreeMap<String, String>,
     /// Why the reference refused this input, if it did.
     #[serde(default)]
     pub refused: Option<Refusal>,

@@ -85,6 +85,13 @@ pub enum Suite {
         /// The ops and their settings.
         cases: Vec<PoolingCase>,
     },
+    /// Whole modules under autograd (ultralytics' Conv, AConv, ADown, SCDown, SPP, SPPF,
+    /// SPPELAN; the SPP_NET mirror), pickled whole: per seeded input the output, the input's
+    /// gradient and every parameter's gradient.
+    Grads {
+        /// The modules.
+        cases: Vec<GradCase>,
+    },
 }
 
 impl Suite {
@@ -104,6 +111,7 @@ impl Suite {
             Suite::ScaleBoxes { .. } => "scale_boxes",
             Suite::Predict { .. } => "predict",
             Suite::Pooling { .. } => "pooling",
+            Suite::Grads { .. } => "grads",
         }
     }
 }
@@ -116,6 +124,21 @@ pub struct PoolingCase {
     pub name: String,
     /// The op, `op` and its settings.
     pub params: crate::ops::PoolOp,
+}
+
+/// One module of the `grads` suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct GradCase {
+    /// Its name (its file is `<name>.pt`).
+    pub name: String,
+    /// `Conv`, `AConv`, `ADown`, `SCDown`, `SPP`, `SPPF`, `SPPELAN` or `SPP_NET`.
+    pub class: String,
+    /// Constructor arguments (`c1`, `c2`, …; SPP_NET: its sppnet config).
+    pub args: Value,
+    /// Seed of weights and inputs.
+    pub seed: i64,
+    /// The inputs.
+    pub inputs: Vec<InputSpec>,
 }
 
 /// A seeded SPP_NET of the `sppnet` suite.

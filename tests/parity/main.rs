@@ -8,6 +8,7 @@ mod cascade;
 mod detect_ops;
 mod detectors;
 mod golden;
+mod gradients;
 mod pool;
 mod pooling_table;
 mod porting;

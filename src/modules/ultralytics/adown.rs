@@ -13,7 +13,8 @@ composite! {
     /// `[N, c1, H, W]` → `[N, c2, ⌈(H − 1)/2⌉, ⌈(W − 1)/2⌉]`.
     ADown, ADownConfig, "adown", ["ultralytics.nn.modules.block.ADown"],
     one { cv1, cv2 }, list {}, attrs {},
-    input = cv1,
+    // cv1 sees half the channels.
+    input = cv1 * 2,
     check(c) {},
     forward(self, x, train) {
         let x = x.f_avg_pool2d([2, 2], [1, 1], [0, 0], false, true, None)?;
