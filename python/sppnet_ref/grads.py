@@ -6,11 +6,12 @@
             gradient (run.grads, by state_dict key).
 
 Classes: ultralytics' own Conv, AConv, ADown, SCDown (the convolutional poolings), SPP, SPPF,
-SPPELAN; and SPP_NET (our yueruchen mirror, sppnet_ref/yueruchen.py).
+SPPELAN; timm's NonLocalAttn; SPP_NET (our yueruchen mirror, sppnet_ref/yueruchen.py) and
+NONLocalBlock2D (our AlexHex7 mirror, sppnet_ref/non_local.py).
 """
 import torch
 
-from . import common, yueruchen
+from . import common, non_local, yueruchen
 from .common import make_inputs, randomise
 
 
@@ -19,6 +20,15 @@ def build(case):
     a, cls = case["args"], case["class"]
     if cls == "SPP_NET":
         m = yueruchen.build(a)
+        randomise(m, case["seed"])
+        return m
+    if cls == "NonLocalAttn":
+        from timm.layers import NonLocalAttn
+        m = NonLocalAttn(a["c1"], use_scale=a.get("use_scale", True))
+        randomise(m, case["seed"])
+        return m
+    if cls == "NONLocalBlock2D":
+        m = non_local.NONLocalBlock2D(a["c1"], a.get("inter"), a["sub_sample"], a["bn_layer"], a["mode"])
         randomise(m, case["seed"])
         return m
     make = {

@@ -207,4 +207,6 @@ registry! {
     "torch/max_pool2d.rs" => max_pool2d::MaxPool2dBlock,
     "torch/avg_pool2d.rs" => avg_pool2d::AvgPool2dBlock,
     "timm/select_adaptive_pool2d.rs" => select_adaptive_pool2d::SelectAdaptivePool2d,
+    "timm/non_local_attn.rs" => non_local_attn::NonLocalAttn,
+    "alexhex7/non_local_block2d.rs" => non_local_block2d::NonLocalBlock2d,
 }

@@ -1,5 +1,6 @@
-//! Backward parity of whole modules: ultralytics' own Conv (k 3, s 2), AConv, ADown and SCDown
-//! (the convolutional poolings), SPP, SPPF and SPPELAN, and the SPP_NET mirror — each pickled
+//! Forward and backward parity of whole modules: ultralytics' own Conv (k 3, s 2), AConv, ADown
+//! and SCDown (the convolutional poolings), SPP, SPPF and SPPELAN; timm's NonLocalAttn; the
+//! SPP_NET mirror and the NONLocalBlock2D mirror in its four modes (non-local pooling) — each pickled
 //! whole by Python, ported, and run in eval mode under autograd on the same inputs. The output,
 //! the input's gradient and every parameter's gradient must have PyTorch's bits.
 
@@ -30,7 +31,22 @@ fn cases() -> Vec<GradCase> {
         ("SPPF", json!({"c1": 8, "c2": 8}), 8),
         ("SPPELAN", json!({"c1": 8, "c2": 8, "c3": 4}), 8),
         ("SPP_NET", serde_json::to_value(&tiny).unwrap(), 3),
+        ("NonLocalAttn", json!({"c1": 16}), 16),
+        ("NonLocalAttn", json!({"c1": 16, "use_scale": false}), 16),
     ];
+    let mut blocks = blocks;
+    for (mode, sub_sample, bn_layer) in [
+        ("embedded", true, true),
+        ("gaussian", true, false),
+        ("gaussian", false, true),
+        ("dot", false, true),
+        ("dot", true, false),
+        ("concatenation", true, true),
+        ("concatenation", false, false),
+    ] {
+        let args = json!({"c1": 8, "mode": mode, "sub_sample": sub_sample, "bn_layer": bn_layer});
+        blocks.push(("NONLocalBlock2D", args, 8));
+    }
     blocks
         .into_iter()
         .enumerate()
@@ -113,5 +129,5 @@ fn modules_backward_matches_pytorch_bitwise() {
         problems.len(),
         problems.join("\n")
     );
-    assert_eq!(compared.len(), 8, "{compared:?}");
+    assert_eq!(compared.len(), 17, "{compared:?}");
 }
