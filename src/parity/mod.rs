@@ -4,6 +4,7 @@
 
 mod cases;
 mod detectors;
+pub mod table;
 
 use std::path::Path;
 
@@ -112,6 +113,52 @@ pub fn run(
     if !opts.skip_blocks {
         rows.extend(blocks(&c, opts.quick)?);
         rows.extend(detectors::rows(&c, opts.quick)?);
+        if device == Device::Cpu {
+            rows.extend(table_rows(&c)?);
+        }
+    }
+    Ok(rows)
+}
+
+/// The pooling table (forward and backward, one row per op) and whole modules under autograd
+/// (one row per module), CPU only: roi SPP runs on the CPU, and gradients are compared bitwise.
+fn table_rows(c: &Ctx<'_>) -> Result<Vec<Row>> {
+    let summary_row = |case: String, shape: &str, s: &table::Summary| Row {
+        case: format!(
+            "{case} ({} comparisons, {} refused alike)",
+            s.compared, s.refused
+        ),
+        shape: shape.into(),
+        device: c.dev(),
+        bitwise: s.bitwise,
+        max_abs: s.max_abs,
+        max_ulp: s.max_ulp,
+        ok: s.bitwise && s.problems.is_empty(),
+    };
+    let suite = Suite::Pooling {
+        cases: table::pooling_cases(),
+    };
+    let mut rows: Vec<Row> = table::check_pooling(&c.run(&suite, "pooling")?)?
+        .iter()
+        .map(|(op, s)| {
+            let what = match op.strip_prefix("ported ") {
+                Some(op) => {
+                    format!("pooling table: {op}, the upstream module pickled, ported, run")
+                }
+                None => format!("pooling table: {op}, forward + input gradient"),
+            };
+            summary_row(what, "1×1 … 13×13", s)
+        })
+        .collect();
+    let suite = Suite::Grads {
+        cases: table::grad_cases(),
+    };
+    for (name, s) in table::check_grads(&c.run(&suite, "grads")?)? {
+        rows.push(summary_row(
+            format!("{name}: output, input and weight gradients"),
+            "3×5 … 64×64",
+            &s,
+        ));
     }
     Ok(rows)
 }
