@@ -177,3 +177,49 @@ pub fn spp_rois(
     }
     Ok(Tensor::f_cat(&parts, 1)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One window, both mappings, worked by hand on an 8×8 map holding its own indices.
+    #[test]
+    fn the_two_mappings_pick_the_windows_they_document() {
+        let x = Tensor::arange(64, (Kind::Float, Device::Cpu)).view([1, 1, 8, 8]);
+        let rois = Tensor::from_slice(&[0f32, 8., 8., 40., 40.]).view([1, 5]);
+        let one = |m| {
+            spp_rois(&x, &rois, &[1], 0.125, m)
+                .unwrap()
+                .double_value(&[0, 0])
+        };
+        // torchvision: corners round(8/8) = 1 … round(40/8) = 5, inclusive: max at (5, 5).
+        assert_eq!(one(RoiMapping::Torchvision), 45.0);
+        // He et al.: ⌊1⌋ + 1 = 2 … ⌈5⌉ − 1 = 4: max at (4, 4).
+        assert_eq!(one(RoiMapping::Paper), 36.0);
+        // Level 2 of the paper window (rows/cols 2–4, bins of 1.5): [2, 4) and [3, 5).
+        let y = spp_rois(&x, &rois, &[2], 0.125, RoiMapping::Paper).unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(y.view([-1])).unwrap(),
+            [27.0, 28.0, 35.0, 36.0]
+        );
+    }
+
+    #[test]
+    fn bad_rois_are_refused() {
+        let x = Tensor::zeros([2, 1, 4, 4], (Kind::Float, Device::Cpu));
+        let run = |r: &[f32]| {
+            spp_rois(
+                &x,
+                &Tensor::from_slice(r).view([1, 5]),
+                &[1],
+                1.0,
+                RoiMapping::Torchvision,
+            )
+        };
+        assert!(run(&[2., 0., 0., 1., 1.]).is_err());
+        assert!(run(&[0.5, 0., 0., 1., 1.]).is_err());
+        assert!(run(&[0., 3., 0., 1., 1.]).is_err());
+        assert!(run(&[0., 0., f32::NAN, 1., 1.]).is_err());
+        assert!(run(&[1., 0., 0., 1., 1.]).is_ok());
+    }
+}

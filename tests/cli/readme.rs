@@ -51,7 +51,7 @@ fn readme_pooling_examples_run() {
         Tensor::from_slice(&[0f32, 0., 0., 300., 400., 1., 40., 16., 200., 100.]).view([2, 5]);
     let save = |name: &str, t: Tensor| {
         write_safetensors(
-            &dir.path().join(name),
+            dir.path().join(name),
             &[("x".to_string(), t)],
             &Default::default(),
             true,
