@@ -41,6 +41,29 @@ def stochastic_pool2d(x, kernel, stride, seed=None):
     return y.view(n, c, ho, wo)
 
 
+class StochasticPool2d(nn.Module):
+    """OURS: `stochastic_pool2d` as a module (what sppnet registers and ports)."""
+
+    def __init__(self, kernel_size, stride=None, seed=None):
+        super().__init__()
+        self.kernel_size, self.stride, self.seed = kernel_size, stride or kernel_size, seed
+
+    def forward(self, x):
+        return stochastic_pool2d(x, self.kernel_size, self.stride, self.seed)
+
+
+class RoiSpp(nn.Module):
+    """OURS: SPP-net over windows as a module of two inputs, features and `[K, 5]` rois, each
+    level torchvision's `roi_pool` (what sppnet registers and ports)."""
+
+    def __init__(self, levels, spatial_scale):
+        super().__init__()
+        self.levels, self.spatial_scale = list(levels), float(spatial_scale)
+
+    def forward(self, x, rois):
+        return roi_spp(x, rois, self.levels, self.spatial_scale)
+
+
 def make_rois(idx, shape, scale):
     """Seeded windows in image coordinates (the map is the image scaled by `scale`): inside,
     straddling an edge, wholly outside (empty bins), tiny (one pixel, bins sharing it), and the
@@ -86,9 +109,9 @@ def build(op, p):
         from . import yueruchen
         return lambda x: yueruchen.pyramid_pool(x, p["levels"], p["rule"])
     if op == "roi_spp":
-        return None  # needs the run's rois; see pooling()
+        return RoiSpp(p["levels"], p["spatial_scale"])
     if op == "stochastic":
-        return lambda x: stochastic_pool2d(x, p["kernel"], p["stride"], p.get("seed"))
+        return StochasticPool2d(p["kernel"], p["stride"], p.get("seed"))
     raise ValueError(f"unknown op {op}")
 
 
@@ -137,9 +160,8 @@ def pooling(suite, reply):
                 if op == "roi_spp":
                     rois = make_rois(idx, shape, p["spatial_scale"])
                     extra["rois"] = rois
-                    module = lambda t, r=rois: roi_spp(t, r, p["levels"], p["spatial_scale"])  # noqa: E731
                 try:
-                    y = module(xg)
+                    y = module(xg, extra["rois"]) if op == "roi_spp" else module(xg)
                 except (RuntimeError, ValueError, AssertionError) as e:
                     msg = str(e).splitlines()[0] if str(e) else type(e).__name__
                     reply.run(case, x, name=f"{kind}/{shape}", refused={"kind": "error", "message": msg}, **extra)

@@ -209,4 +209,6 @@ registry! {
     "timm/select_adaptive_pool2d.rs" => select_adaptive_pool2d::SelectAdaptivePool2d,
     "timm/non_local_attn.rs" => non_local_attn::NonLocalAttn,
     "alexhex7/non_local_block2d.rs" => non_local_block2d::NonLocalBlock2d,
+    "sppnet/stochastic_pool2d.rs" => stochastic_pool2d::StochasticPool2d,
+    "sppnet/roi_spp.rs" => roi_spp::RoiSpp,
 }

@@ -240,7 +240,11 @@ pub fn check_pooling(replied: &Replied) -> Result<BTreeMap<String, Summary>> {
         let model = Model::from_tensors(ported.spec.clone(), &ported.tensors, Device::Cpu)?;
         let s = out.entry(format!("ported {}", op.name())).or_default();
         for run in case.runs.iter().filter(|r| r.refused.is_none()) {
-            let y = model.forward(replied.input(run)?)?;
+            let x = replied.input(run)?;
+            let y = match replied.output(run, Output::Rois) {
+                Ok(rois) => tch::no_grad(|| model.module().forward_many(&[x, rois], false))?,
+                Err(_) => model.forward(x)?,
+            };
             s.add(
                 &format!("{} / {}: ported module", case.name, run.name),
                 &y,

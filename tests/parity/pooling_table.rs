@@ -46,8 +46,14 @@ fn every_row_matches_upstream_forward_and_backward_bitwise() {
         let s = &summary[op];
         assert!(s.compared >= least, "{op}: {} comparisons", s.compared);
     }
-    for op in ["ported max", "ported avg", "ported global"] {
-        assert!(summary[op].compared >= 60, "{op}: {}", summary[op].compared);
+    for op in [
+        "ported max",
+        "ported avg",
+        "ported global",
+        "ported stochastic",
+        "ported roi_spp",
+    ] {
+        assert!(summary[op].compared >= 20, "{op}: {}", summary[op].compared);
     }
     assert!(summary.values().map(|s| s.refused).sum::<usize>() >= 30);
 }
