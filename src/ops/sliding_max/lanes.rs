@@ -114,56 +114,35 @@ fn keep16(m: u16, v: u16, inf_bits: u16) -> u16 {
     }
 }
 
-impl Lane for F16 {
-    const KIND: Kind = Kind::Half;
-    const NEG_INF: Self = F16(0xfc00);
+/// The `Lane` impl of a 16-bit float type: its kind, the bits of −inf and of +inf.
+macro_rules! lane16 {
+    ($ty:ident, $kind:expr, $neg_inf:literal, $inf:literal) => {
+        impl Lane for $ty {
+            const KIND: Kind = $kind;
+            const NEG_INF: Self = $ty($neg_inf);
 
-    #[inline(always)]
-    fn keep(m: Self, v: Self) -> Self {
-        F16(keep16(m.0, v.0, 0x7c00))
-    }
+            #[inline(always)]
+            fn keep(m: Self, v: Self) -> Self {
+                $ty(keep16(m.0, v.0, $inf))
+            }
 
-    #[inline(always)]
-    fn keep_number(m: Self, v: Self) -> Self {
-        // A NaN `m` has a key above every number's, or below: it must stay (libtorch's
-        // `v > NaN` is false), so NaN-free here means the running maximum too, which holds
-        // when no candidate is NaN.
-        if key16(v.0) > key16(m.0) {
-            v
-        } else {
-            m
+            #[inline(always)]
+            fn keep_number(m: Self, v: Self) -> Self {
+                // Only for NaN-free candidates, so the running maximum is never NaN either.
+                if key16(v.0) > key16(m.0) {
+                    v
+                } else {
+                    m
+                }
+            }
+
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                self.0 & 0x7fff > $inf
+            }
         }
-    }
-
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        self.0 & 0x7fff > 0x7c00
-    }
+    };
 }
 
-impl Lane for Bf16 {
-    const KIND: Kind = Kind::BFloat16;
-    const NEG_INF: Self = Bf16(0xff80);
-
-    #[inline(always)]
-    fn keep(m: Self, v: Self) -> Self {
-        Bf16(keep16(m.0, v.0, 0x7f80))
-    }
-
-    #[inline(always)]
-    fn keep_number(m: Self, v: Self) -> Self {
-        // A NaN `m` has a key above every number's, or below: it must stay (libtorch's
-        // `v > NaN` is false), so NaN-free here means the running maximum too, which holds
-        // when no candidate is NaN.
-        if key16(v.0) > key16(m.0) {
-            v
-        } else {
-            m
-        }
-    }
-
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        self.0 & 0x7fff > 0x7f80
-    }
-}
+lane16!(F16, Kind::Half, 0xfc00, 0x7c00);
+lane16!(Bf16, Kind::BFloat16, 0xff80, 0x7f80);
