@@ -80,8 +80,26 @@ def detectors(suite, reply):
         save_checkpoint(model, reply.path(files["checkpoint"]), spec.get("layout", "plain"))
         loaded, _ = load_checkpoint(reply.path(files["checkpoint"]))
         loaded.eval()
+        if spec.get("state_dict"):
+            state_dict_files(spec, loaded, files, reply)
         params = {"yaml": spec["yaml"], "end2end": bool(loaded.end2end), "layout": spec.get("layout", "plain")}
         record(spec, reply, loaded, files, params)
+
+
+def state_dict_files(spec, loaded, files, reply):
+    """What a user holds who builds the model from a yaml: the loaded model's plain state_dict
+    (`torch.save(model.state_dict())`, f32) and the family's yaml from the ultralytics package
+    (`yolov8.yaml`), copied under the case's name (`03-yolov8s.yaml`: the scale in the name, as
+    ultralytics reads it)."""
+    import re
+    import shutil
+    from ultralytics.utils.checks import check_yaml
+    n = len(reply.cases)
+    files["state_dict"] = f"state-{n:02d}.pt"
+    files["yaml"] = f"{n:02d}-{spec['yaml']}"
+    torch.save(loaded.state_dict(), reply.path(files["state_dict"]))
+    family = re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", spec["yaml"])  # as yaml_model_load finds it
+    shutil.copyfile(check_yaml(spec["yaml"], hard=False) or check_yaml(family), reply.path(files["yaml"]))
 
 
 def record(spec, reply, loaded, files, params):

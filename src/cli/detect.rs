@@ -60,6 +60,8 @@ pub struct DetectArgs {
     /// Most pixels an image may have; larger ones are reported and skipped before decoding.
     #[arg(long, default_value_t = DEFAULT_MAX_PIXELS, value_parser = clap::value_parser!(u64).range(1..))]
     max_pixels: u64,
+    #[command(flatten)]
+    yaml: super::port::YamlArgs,
     /// One JSON object per image on stdout, and nothing else there.
     #[arg(long)]
     json: bool,
@@ -192,6 +194,7 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     };
     let opts = sppnet::port::PortOptions {
         accept_globals: args.accept_globals.clone(),
+        yaml: args.yaml.model_yaml(),
         ..Default::default()
     };
     let det = Detector::load_with(&args.weights, run, &opts)?;

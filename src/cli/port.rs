@@ -6,8 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use sppnet::io::refuse_existing;
+use sppnet::modules::parse_model::{parse_version, YamlOptions};
 use sppnet::modules::{by_name, registry, Assume};
 use sppnet::nn::Act;
+use sppnet::port::yaml::ModelYaml;
 use sppnet::port::{port, save, PortOptions};
 use torch_pickle::walk::Source;
 
@@ -27,6 +29,41 @@ enum DtypeArg {
     F32,
     /// Keep the stored dtypes.
     Keep,
+}
+
+/// `--yaml` and what goes with it (`sppnet port`, `sppnet detect`).
+#[derive(Args)]
+pub struct YamlArgs {
+    /// Build the model from this ultralytics model yaml (yolov8.yaml, a fork's own); the weights
+    /// file (a state_dict, safetensors or checkpoint of a DetectionModel) gives the weights only.
+    #[arg(long, value_name = "FILE")]
+    yaml: Option<PathBuf>,
+    /// With --yaml: the scale (n, s, m, l, x) [default: from the yaml file's name, as
+    /// ultralytics reads it (yolov8s.yaml → s), else the yaml's first scale].
+    #[arg(long, requires = "yaml")]
+    scale: Option<String>,
+    /// With --yaml: the number of classes, overriding the yaml's `nc`.
+    #[arg(long, requires = "yaml", value_parser = clap::value_parser!(i64).range(1..=1_048_576))]
+    nc: Option<i64>,
+    /// With --yaml: the ultralytics version that trained the weights (8.4.30), where its build
+    /// rules differ from 8.4.190's (SPPF.cv1 is unactivated from 8.4.0 to 8.4.140).
+    #[arg(long, requires = "yaml", value_name = "VERSION", value_parser = parse_version_arg)]
+    ultralytics_version: Option<[u32; 3]>,
+}
+
+impl YamlArgs {
+    /// The model yaml asked for, if any.
+    pub fn model_yaml(&self) -> Option<ModelYaml> {
+        self.yaml.as_ref().map(|path| ModelYaml {
+            path: path.clone(),
+            options: YamlOptions {
+                scale: self.scale.clone(),
+                nc: self.nc,
+                ch: None,
+                version: self.ultralytics_version,
+            },
+        })
+    }
 }
 
 /// Arguments of `sppnet port`.
@@ -60,6 +97,8 @@ pub struct PortArgs {
     /// allow-list (`module.name`, as `inspect` lists it; repeatable). Nothing is ever run.
     #[arg(long, value_name = "MODULE.NAME")]
     accept_global: Vec<String>,
+    #[command(flatten)]
+    yaml: YamlArgs,
     /// Overwrite OUTPUT if it exists.
     #[arg(long)]
     force: bool,
@@ -90,7 +129,13 @@ pub fn run(args: PortArgs) -> anyhow::Result<ExitCode> {
             act: args.act,
         },
         accept_globals: args.accept_global.clone(),
+        yaml: args.yaml.model_yaml(),
     };
+    if opts.yaml.is_some() && (opts.class.is_some() || opts.module.is_some()) {
+        anyhow::bail!(
+            "--yaml builds the whole model: it cannot be combined with --arch or --module"
+        );
+    }
     let ported = port(&args.src, &opts)?;
     save(&ported, &args.output, args.force)?;
     let note = |s: String| super::term::note(&s);
@@ -105,4 +150,8 @@ pub fn run(args: PortArgs) -> anyhow::Result<ExitCode> {
         ported.tensors.len()
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_version_arg(s: &str) -> Result<[u32; 3], String> {
+    parse_version(s).map_err(|e| e.to_string())
 }

@@ -126,11 +126,12 @@ impl Detector {
         Detector::load_with(path, run, &PortOptions::default())
     }
 
-    /// [`Detector::load`] with porting options for a `.pt` (e.g. globals the caller accepts).
+    /// [`Detector::load`] with porting options for a `.pt` (e.g. globals the caller accepts), or
+    /// a model yaml that builds the model around any file's weights.
     pub fn load_with(path: &Path, run: RunAs, opts: &PortOptions) -> Result<Detector> {
         let (file, len) = crate::io::open_regular(path)?;
         let head = crate::io::read_at(&file, path, 0, len.min(16))?;
-        let model = if is_safetensors(&head) {
+        let model = if is_safetensors(&head) && opts.yaml.is_none() {
             Model::load(path, Device::Cpu)?
         } else {
             let ported = port(path, opts)?;

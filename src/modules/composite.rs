@@ -91,7 +91,8 @@ pub fn refs(list: &[Box<dyn Module>]) -> Vec<&dyn Module> {
 ///     one { cv1, cv2 }, list { m }, attrs { },
 ///     input = cv1,
 ///     check(c) { Ok(()) },
-///     forward(self, x, train) { … }
+///     forward(self, x, train) { … },
+///     init(a) { … }   // optional: the config from constructor arguments (`__init__`)
 /// }
 /// ```
 macro_rules! composite {
@@ -104,6 +105,7 @@ macro_rules! composite {
         input = $input:ident $(* $mul:literal)?,
         check($c:ident) $check:block,
         forward($s:ident, $x:ident, $train:ident) $body:block
+        $(, init($a:ident) $init:block)? $(,)?
     ) => {
         #[doc = concat!("Config of [`", stringify!($ty), "`]: its children and attributes, under upstream's names.")]
         #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -163,6 +165,13 @@ macro_rules! composite {
                     $($attr: $crate::modules::composite::attr_or(m, stringify!($attr), $adef, notes),)*
                 })
             }
+
+            $(
+            fn from_args($a: &$crate::modules::Args) -> $crate::error::Result<Option<$cfg>> {
+                let built = || -> $crate::error::Result<$cfg> { $init };
+                built().map(Some)
+            }
+            )?
 
             fn fused(c: &$cfg) -> $crate::error::Result<$cfg> {
                 Ok($cfg {

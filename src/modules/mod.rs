@@ -4,13 +4,15 @@
 //!
 //! Every module implements [`Module`] (a fallible forward and what the module says about
 //! itself); every registered class also implements [`Block`] (its names, config, constructor,
-//! and how its config is read from a pickled module or a state_dict's shapes).
+//! and how its config is read from a pickled module, a state_dict's shapes or upstream's
+//! constructor arguments).
 //!
 //! # Adding a class
 //! Write one file (the struct, its config, `impl Module`, `impl Block`) and add one line to the
 //! `registry!` list below. Nothing else names classes: metadata, porting, `forward`, `fuse`,
 //! `infer` and the CLI all go through [`registry`].
 
+pub mod args;
 pub mod child;
 pub mod composite;
 pub mod registry;
@@ -26,6 +28,7 @@ use tch::Tensor;
 use crate::error::{Error, Result};
 use crate::nn::Scope;
 
+pub use args::{Args, Init};
 pub use child::{Child, Flow};
 pub use registry::{by_class, by_name, ClassMatch, Entry, Spec};
 pub use source::{Assume, Notes, Pickled, Shapes};
@@ -116,6 +119,13 @@ pub trait Block: Module + Sized + 'static {
         Ok(None)
     }
 
+    /// Its configuration from upstream's constructor arguments, mirroring the class's
+    /// `__init__` (how a model yaml builds it: `Conv(c1, 64, 3, 2)`); `None` for classes no
+    /// model yaml constructs.
+    fn from_args(_args: &Args) -> Result<Option<Self::Config>> {
+        Ok(None)
+    }
+
     /// The configuration after [`Fuse::fold`] (the fused layout); unchanged by default.
     fn fused(config: &Self::Config) -> Result<Self::Config> {
         Ok(config.clone())
@@ -157,6 +167,9 @@ pub mod conv_opts;
 /// The Detect head's arithmetic (anchors, decoding, top-k).
 #[path = "ultralytics/head_ops.rs"]
 pub mod head_ops;
+/// A `DetectionModel` from a model yaml (ultralytics' `parse_model`).
+#[path = "ultralytics/parse_model/mod.rs"]
+pub mod parse_model;
 /// The forward patterns ultralytics' blocks share.
 #[path = "ultralytics/patterns.rs"]
 pub mod patterns;

@@ -8,6 +8,7 @@ use std::fmt;
 use serde_json::Value;
 
 use super::source::{Assume, Notes, Pickled, Shapes};
+use super::Args;
 use super::{Block, Module, REGISTRY};
 use crate::error::{Error, Result};
 use crate::nn::Scope;
@@ -16,6 +17,7 @@ type Build = fn(&Scope, &Value) -> Result<Box<dyn Module>>;
 type FromPickle = fn(&Pickled<'_>, &mut Notes) -> Result<Value>;
 type FromShapes = fn(&Shapes, Option<&Assume>, &mut Notes) -> Result<Option<Value>>;
 type Map = fn(&Value) -> Result<Value>;
+type FromArgs = fn(&Args) -> Result<Option<Value>>;
 
 /// One upstream class: its names and, type-erased, what its [`Block`] impl provides.
 pub struct Entry {
@@ -29,6 +31,7 @@ pub struct Entry {
     canonical: Map,
     from_pickle: FromPickle,
     from_shapes: FromShapes,
+    from_args: FromArgs,
     fused: Map,
 }
 
@@ -60,6 +63,9 @@ fn from_shapes<T: Block>(
         .map(to_json)
         .transpose()
 }
+fn from_args<T: Block>(a: &Args) -> Result<Option<Value>> {
+    T::from_args(a)?.as_ref().map(to_json).transpose()
+}
 fn fused<T: Block>(c: &Value) -> Result<Value> {
     to_json(&T::fused(&parse::<T>(c)?)?)
 }
@@ -75,6 +81,7 @@ impl Entry {
             canonical: canonical::<T>,
             from_pickle: from_pickle::<T>,
             from_shapes: from_shapes::<T>,
+            from_args: from_args::<T>,
             fused: fused::<T>,
         }
     }
@@ -103,6 +110,15 @@ impl Entry {
         notes: &mut Notes,
     ) -> Result<Option<Spec>> {
         Ok((self.from_shapes)(sd, assume, notes)?.map(|config| Spec {
+            entry: self,
+            config,
+        }))
+    }
+
+    /// The configuration upstream's constructor arguments give, for the classes a model yaml
+    /// builds; `None` for the others.
+    pub fn from_args(&'static self, args: &Args) -> Result<Option<Spec>> {
+        Ok((self.from_args)(args)?.map(|config| Spec {
             entry: self,
             config,
         }))

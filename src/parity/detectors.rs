@@ -65,6 +65,7 @@ fn raw(c: &Ctx<'_>, quick: bool) -> Result<Vec<Row>> {
                 scale: 1.0,
             }],
             fixture: None,
+            state_dict: false,
         })
         .collect();
     let replied = c.run(

@@ -8,6 +8,7 @@
 
 pub mod inspect;
 pub mod torch;
+pub mod yaml;
 
 use std::path::Path;
 
@@ -41,6 +42,8 @@ pub struct PortOptions {
     /// Globals outside the allow-list (`module.name`) the caller accepts; any other flagged
     /// global refuses the port ([`inspect::flagged_globals`]).
     pub accept_globals: Vec<String>,
+    /// Build the model from this model yaml, the file giving its weights only.
+    pub yaml: Option<yaml::ModelYaml>,
 }
 
 /// A ported module: its spec, its tensors (keys relative to the module), and the report.
@@ -90,6 +93,9 @@ pub fn port(path: &Path, opts: &PortOptions) -> Result<Ported> {
     } else {
         from_torch(path, FileAt::new(file, len), &module, opts)?
     };
+    if opts.yaml.is_some() {
+        prefix_layers(&mut ported);
+    }
     let lossy = |k: Kind| matches!(k, Kind::Half | Kind::BFloat16 | Kind::Double);
     let converted: Vec<Kind> = ported
         .tensors
@@ -108,7 +114,15 @@ pub fn port(path: &Path, opts: &PortOptions) -> Result<Ported> {
     }
     ported.inferred.push(ported.spec.to_string());
     let spec = &ported.spec;
-    io::check_state_dict(spec.class(), &expected_shapes(spec)?, &ported.tensors)?;
+    io::check_state_dict(spec.class(), &expected_shapes(spec)?, &ported.tensors).map_err(|e| {
+        match &opts.yaml {
+            Some(y) => Error::Config(format!(
+                "the weights do not fit the model {} builds (check --scale and --nc): {e}",
+                y.path.display()
+            )),
+            None => e,
+        }
+    })?;
     Ok(ported)
 }
 
@@ -133,16 +147,62 @@ fn from_shapes(
         })
 }
 
+/// The spec a model yaml describes (`opts.yaml`), the file giving the weights only.
+fn from_yaml(
+    tensors: &[(String, Tensor)],
+    opts: &PortOptions,
+    read: &mut Vec<String>,
+    notes: &mut Notes,
+) -> Result<Spec> {
+    let Some(y) = &opts.yaml else {
+        return Err(Error::Config("no model yaml given".into()));
+    };
+    if !module_is_root(opts) {
+        return Err(Error::Config(
+            "a model yaml builds the whole model: it cannot be combined with a module path".into(),
+        ));
+    }
+    let spec = yaml::spec(y, notes)?;
+    read.push(format!(
+        "model from {} ({} tensors)",
+        y.path.display(),
+        tensors.len()
+    ));
+    Ok(spec)
+}
+
+/// A state_dict of the layers alone (`model.model.state_dict()`: `0.conv.weight`) put under
+/// `model.`, noted.
+fn prefix_layers(p: &mut Ported) {
+    let bare = |k: &str| {
+        k.split('.')
+            .next()
+            .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if !p.tensors.is_empty() && p.tensors.iter().all(|(k, _)| bare(k)) {
+        for (k, _) in p.tensors.iter_mut() {
+            *k = format!("model.{k}");
+        }
+        p.inferred
+            .push("keys `0.…` are the layers' own: read as `model.0.…`".into());
+    }
+}
+
+fn module_is_root(opts: &PortOptions) -> bool {
+    opts.module.as_deref().unwrap_or_default().is_empty()
+}
+
 fn from_safetensors(path: &Path, module: &str, opts: &PortOptions) -> Result<Ported> {
     let file = read_safetensors(path)?;
     let mut read = vec![format!("safetensors with {} tensors", file.tensors.len())];
     let (mut inferred, mut assumed) = (Vec::new(), Vec::new());
     let tensors = select(file.tensors, module)?;
-    let described = match opts.class.is_none() && module.is_empty() {
+    let described = match opts.class.is_none() && module.is_empty() && opts.yaml.is_none() {
         true => meta::from_metadata(&file.metadata)?,
         false => None,
     };
     let spec = match described {
+        None if opts.yaml.is_some() => from_yaml(&tensors, opts, &mut read, &mut assumed)?,
         Some(spec) => {
             read.push(format!(
                 "config from `{}` metadata ({})",
@@ -267,6 +327,7 @@ fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Res
         .collect::<Result<Vec<_>>>()?;
     drop(storages);
     let spec = match view {
+        _ if opts.yaml.is_some() => from_yaml(&tensors, opts, &mut read, &mut assumed)?,
         Some(m) if opts.class.is_none() => {
             let shapes = Shapes::new(tensors.iter().map(|(k, t)| (k.clone(), t.size())));
             let reader = |t: &TensorRef| attribute_values(&archive, t);

@@ -239,6 +239,11 @@ pub struct DetectorCase {
     /// (fetched from its PyPI package).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixture: Option<String>,
+    /// Also write the loaded model's plain state_dict (`torch.save(model.state_dict())`,
+    /// files.state_dict) and the family's yaml file from the ultralytics package, copied under
+    /// the case's yaml name (files.yaml): what a user builds the model from with `--yaml`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub state_dict: bool,
 }
 
 /// One image of the `resize` suite: `h × w × c` u8, resized to `dh × dw`.

@@ -16,5 +16,6 @@ mod parity;
 mod pool;
 mod pool_ops;
 mod port;
+mod port_yaml;
 mod readme;
 mod repo;

@@ -103,9 +103,21 @@ fn cases() -> Vec<DetectorCase> {
                 })
                 .collect(),
             fixture: None,
+            // A plain state_dict and the family's yaml file too, for `port --yaml`.
+            state_dict: STATE_DICT_CASES.contains(&yaml) && !end2end,
         })
         .collect()
 }
+
+/// Cases that also write a plain state_dict and their yaml file (a v8 at scale s, a v9 from
+/// the trainer's fp16 file, a P6 from `last.pt`, v10 and YOLO26 scales read from the name).
+const STATE_DICT_CASES: [&str; 5] = [
+    "yolov8s.yaml",
+    "yolov9t.yaml",
+    "yolov8n-p6.yaml",
+    "yolov10s.yaml",
+    "yolo11m.yaml",
+];
 
 /// The upstream class names a config holds (sppnet names mapped back through the registry).
 fn classes_in(v: &Value, out: &mut BTreeSet<String>) {
@@ -128,10 +140,11 @@ fn classes_in(v: &Value, out: &mut BTreeSet<String>) {
 fn check_cases(
     cases: &[DetectorCase],
     replied: &sppnet::reference::Replied,
+    dir: &std::path::Path,
     covered: &mut BTreeSet<String>,
     problems: &mut Vec<String>,
-) -> usize {
-    let mut compared = 0;
+) -> (usize, usize) {
+    let (mut compared, mut extra) = (0, 0);
     for case in cases {
         let name = case.name.as_str();
         let reply = replied.case(name).unwrap();
@@ -142,6 +155,11 @@ fn check_cases(
         .unwrap_or_else(|e| panic!("{name}: {e}"));
         classes_in(ported.spec.config(), covered);
         covered.insert(ported.spec.class().to_string());
+        let written_by = reply.params.get("written_by").and_then(Value::as_str);
+        let twin = super::yaml_build::twin(name, &ported, written_by, problems);
+        if case.state_dict {
+            extra += super::yaml_build::state_dict_port(replied, reply, dir, problems);
+        }
         let model = Model::from_tensors(ported.spec, &ported.tensors, Device::Cpu).unwrap();
         let fused = model.fuse().unwrap();
         // Every fused tensor, and the fused key set, as ultralytics' model.fuse() leaves them.
@@ -169,6 +187,19 @@ fn check_cases(
         }
         for (i, run) in reply.runs.iter().enumerate() {
             let x = replied.input(run).unwrap();
+            if let Some(t) = twin.as_ref().filter(|_| i == 0) {
+                let d = common::compare(
+                    &t.forward(x).unwrap(),
+                    replied.output(run, Output::Eval).unwrap(),
+                );
+                extra += 1;
+                if !d.bitwise {
+                    problems.push(format!(
+                        "{name}/0 built from its yaml: max abs {:e}, max ULP {}",
+                        d.max_abs, d.max_ulp
+                    ));
+                }
+            }
             for (what, m) in [(Output::Eval, &model), (Output::Fused, &fused)] {
                 let d = common::compare(&m.forward(x).unwrap(), replied.output(run, what).unwrap());
                 compared += 1;
@@ -181,7 +212,7 @@ fn check_cases(
             }
         }
     }
-    compared
+    (compared, extra)
 }
 
 /// Run the suite for `cases`, check every case, and assert that nothing differs and every
@@ -195,7 +226,7 @@ fn run_and_check(
     };
     let replied = common::run_suite(&suite, dir);
     let (mut problems, mut covered) = (Vec::new(), BTreeSet::new());
-    let compared = check_cases(cases, &replied, &mut covered, &mut problems);
+    let (compared, extra) = check_cases(cases, &replied, dir, &mut covered, &mut problems);
     assert!(
         problems.is_empty(),
         "{} problems:\n{}",
@@ -203,6 +234,14 @@ fn run_and_check(
         problems.join("\n")
     );
     assert_eq!(compared, cases.len() * 2 * 2, "every output compared");
+    // One run of each model built from its own yaml; every run of each state_dict + yaml port.
+    let state_dicts = cases.iter().filter(|c| c.state_dict).count();
+    assert_eq!(
+        extra,
+        cases.len() + state_dicts * 2,
+        "every yaml-built output compared"
+    );
+    println!("{extra} bitwise comparisons of models built from yamls ({state_dicts} from a state_dict file)");
     (replied, covered, compared)
 }
 
@@ -245,6 +284,7 @@ fn third_party_checkpoints_match_ultralytics_bitwise() {
                 })
                 .collect(),
             fixture: Some(f.to_string()),
+            state_dict: false,
         })
         .collect();
     let (replied, _, _) = run_and_check(&cases, dir.path());

@@ -15,3 +15,4 @@ mod porting;
 mod predict;
 mod sppnet;
 mod ultralytics;
+mod yaml_build;

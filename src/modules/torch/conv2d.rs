@@ -7,6 +7,7 @@ use tch::Tensor;
 use crate::error::{Error, Result};
 use crate::modules::{within, Block, Module, Notes, Pickled, MAX_SMALL, MAX_WIDTH};
 use crate::nn::{self, Conv2dConfig, Scope};
+use crate::modules::Args;
 
 /// `nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
 /// groups=1, bias=True)` with square kernels, strides, paddings and dilations.
@@ -106,6 +107,25 @@ impl Block for Conv2dBlock {
             conv: nn::Conv2d::new(s, c.in_channels, c.out_channels, c.kernel_size, config)?,
             in_channels: c.in_channels,
         })
+    }
+
+    /// `nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+    /// groups=1, bias=True)`.
+    fn from_args(a: &Args) -> Result<Option<Conv2dBlockConfig>> {
+        a.at_most(&["in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias"])?;
+        if a.get(4, "padding").is_some_and(|v| v.is_string()) {
+            return Err(Error::Config("Conv2d with a string padding (`same`/`valid`) is not supported".into()));
+        }
+        Ok(Some(Conv2dBlockConfig {
+            in_channels: a.int(0, "in_channels")?,
+            out_channels: a.int(1, "out_channels")?,
+            kernel_size: a.square(2, "kernel_size", 0)?,
+            stride: a.square(3, "stride", 1)?,
+            padding: a.square(4, "padding", 0)?,
+            dilation: a.square(5, "dilation", 1)?,
+            groups: a.int_or(6, "groups", 1)?,
+            bias: a.bool_or(7, "bias", true)?,
+        }))
     }
 
     fn from_pickle(m: &Pickled<'_>, _notes: &mut Notes) -> Result<Conv2dBlockConfig> {

@@ -8,6 +8,7 @@ use crate::modules::conv2d::square;
 use crate::error::{Error, Result};
 use crate::modules::{within, Block, Module, Notes, Pickled, MAX_SMALL, MAX_WIDTH};
 use crate::nn::{torch_default_init, Scope};
+use crate::modules::Args;
 
 /// `nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride=1, padding=0,
 /// output_padding=0, groups=1, bias=True, dilation=1)`, square.
@@ -110,6 +111,25 @@ impl Block for ConvTranspose2d {
             },
             config: *c,
         })
+    }
+
+    /// `nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride=1, padding=0,
+    /// output_padding=0, groups=1, bias=True, dilation=1)`.
+    fn from_args(a: &Args) -> Result<Option<ConvTranspose2dConfig>> {
+        a.at_most(&[
+            "in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "groups", "bias", "dilation",
+        ])?;
+        Ok(Some(ConvTranspose2dConfig {
+            in_channels: a.int(0, "in_channels")?,
+            out_channels: a.int(1, "out_channels")?,
+            kernel_size: a.square(2, "kernel_size", 0)?,
+            stride: a.square(3, "stride", 1)?,
+            padding: a.square(4, "padding", 0)?,
+            output_padding: a.square(5, "output_padding", 0)?,
+            groups: a.int_or(6, "groups", 1)?,
+            bias: a.bool_or(7, "bias", true)?,
+            dilation: a.square(8, "dilation", 1)?,
+        }))
     }
 
     fn from_pickle(m: &Pickled<'_>, _notes: &mut Notes) -> Result<ConvTranspose2dConfig> {

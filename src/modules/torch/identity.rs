@@ -7,6 +7,7 @@ use tch::Tensor;
 use crate::error::Result;
 use crate::modules::{Block, Module, Notes, Pickled};
 use crate::nn::Scope;
+use crate::modules::Args;
 
 /// `nn.Identity()`: no arguments (upstream accepts and ignores any).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -36,6 +37,11 @@ impl Block for Identity {
 
     fn new(_s: &Scope, _config: &IdentityConfig) -> Result<Self> {
         Ok(Identity)
+    }
+
+    /// `nn.Identity(*args, **kwargs)`: arguments ignored, as PyTorch does.
+    fn from_args(_a: &Args) -> Result<Option<IdentityConfig>> {
+        Ok(Some(IdentityConfig {}))
     }
 
     fn from_pickle(_m: &Pickled<'_>, _notes: &mut Notes) -> Result<IdentityConfig> {

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::modules::{Block, Module, Notes, Pickled, MAX_SMALL};
 use crate::nn::Scope;
 use crate::tensor::check_nchw;
+use crate::modules::Args;
 
 /// `nn.Upsample(size=None, scale_factor=None, mode='nearest')`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +82,29 @@ impl Block for Upsample {
             (None, None) => Err(Error::Config("Upsample needs a size or a scale_factor".into())),
             _ => Ok(Self { config: c.clone() }),
         }
+    }
+
+    /// `nn.Upsample(size=None, scale_factor=None, mode="nearest", align_corners=None,
+    /// recompute_scale_factor=None)`.
+    fn from_args(a: &Args) -> Result<Option<UpsampleConfig>> {
+        a.at_most(&["size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"])?;
+        if a.bool_or(3, "align_corners", false)? || a.bool_or(4, "recompute_scale_factor", false)? {
+            return Err(Error::Config("Upsample with align_corners or recompute_scale_factor is not supported".into()));
+        }
+        let size = match a.get(0, "size") {
+            None => None,
+            Some(v) if v.is_array() => Some(a.ints_or(0, "size", &[])?),
+            Some(_) => Some(vec![a.int(0, "size")?; 2]),
+        };
+        let scale_factor = match a.get(1, "scale_factor") {
+            None => None,
+            Some(_) => Some(a.float_or(1, "scale_factor", 1.0)?).filter(|f| *f != 0.0),
+        };
+        Ok(Some(UpsampleConfig {
+            size,
+            scale_factor,
+            mode: a.str(2, "mode")?.unwrap_or("nearest").to_string(),
+        }))
     }
 
     fn from_pickle(m: &Pickled<'_>, _notes: &mut Notes) -> Result<UpsampleConfig> {

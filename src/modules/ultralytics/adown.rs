@@ -5,6 +5,8 @@ use tch::Tensor;
 
 use crate::error::Error;
 use crate::modules::composite::composite;
+use crate::modules::args::args;
+use crate::modules::conv_opts::conv;
 
 composite! {
     /// `ADown(c1, c2)`.
@@ -26,5 +28,13 @@ composite! {
         let x2 = x2.f_max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false)?;
         let x2 = self.cv2.forward_t(&x2, train)?;
         Ok(Tensor::f_cat(&[x1, x2], 1)?)
+    },
+    init(a) {
+        a.at_most(&["c1", "c2"])?;
+        let (h, c) = (a.int(0, "c1")?.div_euclid(2), a.int(1, "c2")?.div_euclid(2));
+        Ok(ADownConfig {
+            cv1: conv(&a.init, args![h, c, 3, 2, 1])?,
+            cv2: conv(&a.init, args![h, c, 1, 1, 0])?,
+        })
     }
 }

@@ -4,6 +4,10 @@
 use crate::error::{Error, Result};
 use crate::modules::composite::composite;
 use crate::modules::{within, MAX_WIDTH};
+use crate::modules::args::{args, scaled};
+use crate::modules::conv_opts::conv_plain;
+use crate::modules::Conv;
+use serde_json::json;
 
 composite! {
     /// `Attention(dim, num_heads=8, attn_ratio=0.5)`: `qkv`, `proj`, `pe` are `Conv`s; `scale`
@@ -24,7 +28,25 @@ composite! {
             return Err(Error::Config(format!("Attention scale {} is not finite", c.scale)));
         }
     },
-    forward(self, x, train) { attend(self, x, train) }
+    forward(self, x, train) { attend(self, x, train) },
+    init(a) {
+        a.at_most(&["dim", "num_heads", "attn_ratio"])?;
+        let (dim, num_heads) = (a.int(0, "dim")?, a.int_or(1, "num_heads", 8)?);
+        within("Attention", "num_heads", num_heads, 1, MAX_WIDTH)?;
+        let head_dim = dim.div_euclid(num_heads);
+        let key_dim = scaled(head_dim, a.float_or(2, "attn_ratio", 0.5)?);
+        let h = dim + key_dim * num_heads * 2;
+        let i = &a.init;
+        Ok(AttentionConfig {
+            qkv: conv_plain(i, args![dim, h, 1])?,
+            proj: conv_plain(i, args![dim, dim, 1])?,
+            pe: i.child::<Conv>(args![dim, dim, 3, 1], json!({ "g": dim, "act": false }))?,
+            num_heads,
+            key_dim,
+            head_dim,
+            scale: (key_dim as f64).powf(-0.5),
+        })
+    }
 }
 
 /// The attention itself, op for op as upstream's non-CoreML branch.

@@ -5,6 +5,9 @@ use tch::Tensor;
 
 use crate::modules::composite::composite;
 use crate::modules::patterns::chain;
+use crate::modules::args::{args, no_kw, repeat, scaled};
+use crate::modules::conv_opts::conv;
+use crate::modules::Bottleneck;
 
 composite! {
     /// `C2(c1, c2, n=1, shortcut=True, g=1, e=0.5)`.
@@ -22,5 +25,17 @@ composite! {
         };
         let a = chain(&self.m, a, train)?;
         self.cv2.forward_t(&Tensor::f_cat(&[a, b.shallow_clone()], 1)?, train)
+    },
+    init(a) {
+        a.at_most(&["c1", "c2", "n", "shortcut", "g", "e"])?;
+        let (c1, c2, n) = (a.int(0, "c1")?, a.int(1, "c2")?, a.int_or(2, "n", 1)?);
+        let (shortcut, g) = (a.bool_or(3, "shortcut", true)?, a.int_or(4, "g", 1)?);
+        let c = scaled(c2, a.float_or(5, "e", 0.5)?);
+        let i = &a.init;
+        Ok(C2Config {
+            cv1: conv(i, args![c1, 2 * c, 1, 1])?,
+            cv2: conv(i, args![2 * c, c2, 1])?,
+            m: repeat(n, || i.child::<Bottleneck>(args![c, c, shortcut, g, [[3, 3], [3, 3]], 1.0], no_kw()))?,
+        })
     }
 }

@@ -3,6 +3,10 @@
 
 use crate::modules::composite::composite;
 use crate::modules::patterns::{chain, split_attend};
+use crate::modules::args::{args, repeat, scaled};
+use crate::modules::conv_opts::{conv, same_channels};
+use crate::modules::PsaBlock;
+use serde_json::json;
 
 composite! {
     /// `C2PSA(c1, c2, n=1, e=0.5)`.
@@ -15,5 +19,18 @@ composite! {
     check(c) { crate::modules::within("C2PSA", "c", c.c, 1, crate::modules::MAX_WIDTH)?; },
     forward(self, x, train) {
         split_attend(self.cv1.as_ref(), self.cv2.as_ref(), self.c, x, train, |b| chain(&self.m, b, train))
+    },
+    init(a) {
+        a.at_most(&["c1", "c2", "n", "e"])?;
+        let (c1, n) = (same_channels(a)?, a.int_or(2, "n", 1)?);
+        let c = scaled(c1, a.float_or(3, "e", 0.5)?);
+        let i = &a.init;
+        let block = || i.child::<PsaBlock>(args![c], json!({ "attn_ratio": 0.5, "num_heads": (c / 64).max(1) }));
+        Ok(C2PsaConfig {
+            cv1: conv(i, args![c1, 2 * c, 1, 1])?,
+            cv2: conv(i, args![2 * c, c1, 1])?,
+            m: repeat(n, block)?,
+            c,
+        })
     }
 }

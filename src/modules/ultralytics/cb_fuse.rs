@@ -8,6 +8,7 @@ use tch::Tensor;
 use crate::error::{Error, Result};
 use crate::modules::{Block, Flow, Module, Notes, Pickled};
 use crate::nn::Scope;
+use crate::modules::Args;
 
 /// `CBFuse(idx)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +86,12 @@ impl Block for CbFuse {
             return Err(Error::Config(format!("CBFuse idx {:?} is out of range", c.idx)));
         }
         Ok(Self { idx: c.idx.clone() })
+    }
+
+    /// `CBFuse(idx)`.
+    fn from_args(a: &Args) -> Result<Option<CbFuseConfig>> {
+        a.at_most(&["idx"])?;
+        Ok(Some(CbFuseConfig { idx: a.ints_or(0, "idx", &[])? }))
     }
 
     fn from_pickle(m: &Pickled<'_>, _notes: &mut Notes) -> Result<CbFuseConfig> {

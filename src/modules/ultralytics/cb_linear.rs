@@ -7,6 +7,9 @@ use tch::Tensor;
 use crate::error::{Error, Result};
 use crate::modules::{within, Block, Child, Flow, Module, Notes, Pickled, MAX_WIDTH};
 use crate::nn::Scope;
+use crate::modules::args::args;
+use crate::modules::{Args, Conv2dBlock};
+use serde_json::json;
 
 /// `CBLinear(c1, c2s, k=1, s=1, p=None, g=1)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +67,21 @@ impl Block for CbLinear {
             c2s: c.c2s.clone(),
             conv: c.conv.build(&s.sub("conv"))?,
         })
+    }
+
+    /// `CBLinear(c1, c2s, k=1, s=1, p=None, g=1)`: one `nn.Conv2d(c1, sum(c2s), k, s,
+    /// autopad(k, p), groups=g)` with a bias.
+    fn from_args(a: &Args) -> Result<Option<CbLinearConfig>> {
+        a.at_most(&["c1", "c2s", "k", "s", "p", "g"])?;
+        let c2s = a.ints_or(1, "c2s", &[])?;
+        let k = a.int_or(2, "k", 1)?;
+        let p = super::conv_opts::autopad(k, a.opt_int(4, "p")?, 1);
+        let out: i64 = c2s.iter().fold(0i64, |t, c| t.saturating_add(*c));
+        let conv = args![a.int(0, "c1")?, out, k, a.int_or(3, "s", 1)?, p];
+        Ok(Some(CbLinearConfig {
+            conv: a.init.child::<Conv2dBlock>(conv, json!({ "groups": a.int_or(5, "g", 1)? }))?,
+            c2s,
+        }))
     }
 
     fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<CbLinearConfig> {

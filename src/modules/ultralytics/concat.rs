@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::modules::composite::attr_or;
 use crate::modules::{Block, Module, Notes, Pickled};
 use crate::nn::Scope;
+use crate::modules::Args;
 
 /// `Concat(dimension=1)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -55,6 +56,12 @@ impl Block for Concat {
             return Err(Error::Config(format!("Concat dimension {} is out of range", c.d)));
         }
         Ok(Self { d: c.d })
+    }
+
+    /// `Concat(dimension=1)`.
+    fn from_args(a: &Args) -> Result<Option<ConcatConfig>> {
+        a.at_most(&["dimension"])?;
+        Ok(Some(ConcatConfig { d: a.int_or(0, "dimension", 1)? }))
     }
 
     fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<ConcatConfig> {

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
 use crate::error::{Error, Result};
-use crate::modules::{within, Assume, Block, Fuse, Module, Notes, Pickled, Shapes, MAX_SMALL, MAX_WIDTH};
+use crate::modules::{
+    within, Args, Assume, Block, Fuse, Module, Notes, Pickled, Shapes, MAX_SMALL, MAX_WIDTH,
+};
 use crate::nn::{Act, BatchNorm2d, Conv2d, Conv2dConfig, Scope};
 
 pub use super::conv_opts::{autopad, note_assumptions, ConvConfig, ConvOpts};
@@ -279,6 +281,25 @@ impl Block for Conv {
                 k: sd.dim("conv.weight", 2)?,
                 opts: ConvOpts::from_shapes(sd, "", assume, Act::SiLU),
                 ..ConvConfig::default()
+            },
+        }))
+    }
+
+    /// `Conv(c1, c2, k=1, s=1, p=None, g=1, d=1, act=True)`; the padding is stored resolved
+    /// (`autopad`), as a pickle holds it.
+    fn from_args(a: &Args) -> Result<Option<ConvBlockConfig>> {
+        a.at_most(&["c1", "c2", "k", "s", "p", "g", "d", "act"])?;
+        let (k, d) = (a.square(2, "k", 1)?, a.int_or(6, "d", 1)?);
+        Ok(Some(ConvBlockConfig {
+            c1: a.int(0, "c1")?,
+            c2: a.int(1, "c2")?,
+            conv: ConvConfig {
+                k,
+                s: a.int_or(3, "s", 1)?,
+                p: Some(autopad(k, a.opt_int(4, "p")?, d)),
+                g: a.int_or(5, "g", 1)?,
+                d,
+                opts: ConvOpts::built(&a.init, a.act(7, "act")?),
             },
         }))
     }

@@ -2,8 +2,11 @@
 //! stride, padding, groups, dilation) and `ConvOpts` (what a state_dict cannot say: activation,
 //! BatchNorm eps and momentum, fused or not) — and the helpers the SPP-family blocks share.
 
+use serde_json::Value;
+
 use crate::error::{Error, Result};
-use crate::modules::{Assume, Conv, Notes, Pickled, Shapes, MAX_WIDTH};
+use crate::modules::args::no_kw;
+use crate::modules::{Assume, Child, Conv, Init, Notes, Pickled, Sequential, Shapes, MAX_WIDTH};
 use crate::nn::{Act, Scope};
 
 /// Per-`Conv` settings that a checkpoint must record because the state_dict cannot: the
@@ -69,6 +72,16 @@ impl ConvOpts {
             bn_eps: assume.bn_eps.unwrap_or(1e-5),
             bn_momentum: 0.1,
             fused: sd.has(&format!("{prefix}conv.bias")) && !sd.has(&format!("{prefix}bn.weight")),
+        }
+    }
+
+    /// The options of a `Conv` built in a model with `init`'s settings, with activation `act`.
+    pub fn built(init: &Init, act: Act) -> Self {
+        ConvOpts {
+            act,
+            bn_eps: init.bn_eps,
+            bn_momentum: init.bn_momentum,
+            fused: false,
         }
     }
 
@@ -152,4 +165,31 @@ impl Default for ConvConfig {
 /// ultralytics' `autopad(k, p, d)`: `p` when given, else half the effective kernel size.
 pub fn autopad(k: i64, p: Option<i64>, d: i64) -> i64 {
     p.unwrap_or_else(|| if d > 1 { d * (k - 1) + 1 } else { k } / 2)
+}
+
+/// `Conv(*pos)` as an upstream constructor calls it.
+pub fn conv(init: &Init, pos: Value) -> Result<Child> {
+    init.child::<Conv>(pos, no_kw())
+}
+
+/// `Conv(*pos, act=False)`.
+pub fn conv_plain(init: &Init, pos: Value) -> Result<Child> {
+    init.child::<Conv>(pos, serde_json::json!({"act": false}))
+}
+
+/// `nn.Sequential(*children)`.
+pub fn seq(children: Vec<Child>) -> Result<Child> {
+    Child::of::<Sequential>(&crate::modules::sequential::SequentialConfig { modules: children })
+}
+
+/// `c1` of a block that asserts `c1 == c2` (PSA, C2PSA), refused otherwise.
+pub fn same_channels(a: &crate::modules::Args) -> Result<i64> {
+    let (c1, c2) = (a.int(0, "c1")?, a.int(1, "c2")?);
+    if c1 != c2 {
+        return Err(Error::Config(format!(
+            "{} needs c1 == c2, got {c1} and {c2}",
+            a.class()
+        )));
+    }
+    Ok(c1)
 }

@@ -14,6 +14,9 @@ use crate::modules::child::{build_list, fused_list, list_fusable};
 use crate::modules::composite::attr_or;
 use crate::modules::{within, Block, Child, Fuse, Module, Notes, Pickled, MAX_WIDTH};
 use crate::nn::Scope;
+use crate::modules::args::{args, no_kw};
+use crate::modules::conv_opts::{conv, seq};
+use crate::modules::{Args, Conv2dBlock, Dfl, DwConv, Identity};
 
 /// `Detect(nc=80, reg_max=16, end2end=False, ch=())`, as built (its branches as children) and
 /// the attributes its forward reads.
@@ -227,6 +230,53 @@ impl Block for Detect {
             config: c.clone(),
             drop,
         })
+    }
+
+    /// `Detect(nc=80, reg_max=16, end2end=False, ch=())`, with the class attribute `legacy`
+    /// (v3/v5/v8/v9 class branches, which `parse_model` sets) as the keyword `legacy`. The
+    /// strides are zeros until the model measures them, as upstream's are.
+    fn from_args(a: &Args) -> Result<Option<DetectConfig>> {
+        a.at_most(&["nc", "reg_max", "end2end", "ch", "legacy"])?;
+        let (nc, reg_max) = (a.int_or(0, "nc", 80)?, a.int_or(1, "reg_max", 16)?);
+        let (end2end, legacy) = (a.bool_or(2, "end2end", false)?, a.bool_or(4, "legacy", false)?);
+        let ch = a.ints_or(3, "ch", &[])?;
+        let Some(&c0) = ch.first() else {
+            return Err(Error::Config("Detect needs the channels of its inputs (`ch`)".into()));
+        };
+        let (c2, c3) = (16.max(c0.div_euclid(4)).max(reg_max * 4), c0.max(nc.min(100)));
+        let i = &a.init;
+        let out = |c: i64, n: i64| i.child::<Conv2dBlock>(args![c, n, 1], no_kw());
+        let dw = |c: i64, d: i64| -> Result<Child> {
+            seq(vec![i.child::<DwConv>(args![c, c, 3], no_kw())?, conv(i, args![c, d, 1])?])
+        };
+        let cv2 = ch
+            .iter()
+            .map(|&x| seq(vec![conv(i, args![x, c2, 3])?, conv(i, args![c2, c2, 3])?, out(c2, 4 * reg_max)?]))
+            .collect::<Result<Vec<_>>>()?;
+        let cv3 = ch
+            .iter()
+            .map(|&x| match legacy {
+                true => seq(vec![conv(i, args![x, c3, 3])?, conv(i, args![c3, c3, 3])?, out(c3, nc)?]),
+                false => seq(vec![dw(x, c3)?, dw(c3, c3)?, out(c3, nc)?]),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(DetectConfig {
+            nc,
+            reg_max,
+            stride: vec![0.0; ch.len()],
+            one2one_cv2: end2end.then(|| cv2.clone()),
+            one2one_cv3: end2end.then(|| cv3.clone()),
+            cv2: Some(cv2),
+            cv3: Some(cv3),
+            dfl: match reg_max > 1 {
+                true => i.child::<Dfl>(args![reg_max], no_kw())?,
+                false => i.child::<Identity>(args![], no_kw())?,
+            },
+            end2end: false,
+            max_det: 300,
+            agnostic_nms: false,
+            xyxy: false,
+        }))
     }
 
     fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<DetectConfig> {

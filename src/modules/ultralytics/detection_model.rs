@@ -88,6 +88,16 @@ pub struct DetectionModel {
 impl DetectionModel {
     /// `_predict_once`: every layer in turn, keeping the outputs later layers read.
     pub fn run(&self, x: &Tensor, train: bool) -> Result<Flow> {
+        Ok(self.walk(x, train, false)?.0)
+    }
+
+    /// Every layer's output (how a head's strides are measured).
+    pub fn outputs(&self, x: &Tensor, train: bool) -> Result<Vec<Flow>> {
+        Ok(self.walk(x, train, true)?.1.into_iter().flatten().collect())
+    }
+
+    /// The last output, and the outputs kept (all of them with `keep_all`).
+    fn walk(&self, x: &Tensor, train: bool, keep_all: bool) -> Result<(Flow, Vec<Option<Flow>>)> {
         let mut saved: Vec<Option<Flow>> = Vec::with_capacity(self.layers.len());
         let mut cur = Flow::One(x.shallow_clone());
         let get = |saved: &[Option<Flow>], idx: usize, j: i64| -> Result<Flow> {
@@ -107,9 +117,9 @@ impl DetectionModel {
                 ),
             };
             cur = layer.forward_flow(&input, train)?;
-            saved.push(self.save[idx].then(|| cur.share()));
+            saved.push((keep_all || self.save[idx]).then(|| cur.share()));
         }
-        Ok(cur)
+        Ok((cur, saved))
     }
 }
 

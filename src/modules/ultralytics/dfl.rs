@@ -5,6 +5,9 @@
 use crate::error::{Error, Result};
 use crate::modules::composite::composite;
 use crate::modules::{within, MAX_SMALL};
+use crate::modules::args::args;
+use crate::modules::Conv2dBlock;
+use serde_json::json;
 
 composite! {
     /// `DFL(c1=16)`: `conv` is `nn.Conv2d(c1, 1, 1, bias=False)` (key `conv.weight`).
@@ -15,7 +18,15 @@ composite! {
     one { conv }, list {}, attrs { c1: i64 = 16 },
     input = conv,
     check(c) { within("DFL", "c1", c.c1, 1, MAX_SMALL)?; },
-    forward(self, x, train) { expectation(self, x, train) }
+    forward(self, x, train) { expectation(self, x, train) },
+    init(a) {
+        a.at_most(&["c1"])?;
+        let c1 = a.int_or(0, "c1", 16)?;
+        Ok(DflConfig {
+            conv: a.init.child::<Conv2dBlock>(args![c1, 1, 1], json!({ "bias": false }))?,
+            c1,
+        })
+    }
 }
 
 fn expectation(d: &Dfl, x: &tch::Tensor, train: bool) -> Result<tch::Tensor> {

@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use super::reparam::{merged, replace_branches, Branches};
 use crate::modules::{Block, Child, Conv, Fuse, Module, Notes, Pickled};
 use crate::nn::{Act, Scope};
+use crate::modules::args::args;
+use crate::modules::Args;
+use serde_json::json;
 
 /// `RepConv(c1, c2, k=3, s=1, p=1, g=1, d=1, act=True, bn=False)`: `conv1` (3×3) and `conv2`
 /// (1×1) `Conv`s with `act=False`, or, fused, one `nn.Conv2d` `conv`.
@@ -108,6 +111,27 @@ impl Block for RepConv {
             branches: Branches::build(s, "RepConv", ["conv1", "conv2"], pair, c.conv.as_ref())?,
             act: c.act,
         })
+    }
+
+    /// `RepConv(c1, c2, k=3, s=1, p=1, g=1, d=1, act=True, bn=False, deploy=False)`; `act=True`
+    /// is RepConv's own default (SiLU), not the model's.
+    fn from_args(a: &Args) -> Result<Option<RepConvConfig>> {
+        a.at_most(&["c1", "c2", "k", "s", "p", "g", "d", "act", "bn", "deploy"])?;
+        let (c1, c2, k, s) = (a.int(0, "c1")?, a.int(1, "c2")?, a.int_or(2, "k", 3)?, a.int_or(3, "s", 1)?);
+        let (p, g) = (a.int_or(4, "p", 1)?, a.int_or(5, "g", 1)?);
+        if k != 3 || p != 1 {
+            return Err(Error::Config(format!("RepConv needs k=3 and p=1 (upstream asserts it), got k={k}, p={p}")));
+        }
+        if a.bool_or(8, "bn", false)? || a.bool_or(9, "deploy", false)? {
+            return Err(Error::Config("RepConv with bn=True or deploy=True is not supported".into()));
+        }
+        let plain = |k: i64, p: i64| a.init.child::<Conv>(args![c1, c2, k, s], json!({ "p": p, "g": g, "act": false }));
+        Ok(Some(RepConvConfig {
+            conv1: Some(plain(k, p)?),
+            conv2: Some(plain(1, p - k / 2)?),
+            conv: None,
+            act: a.act_with(7, "act", Act::SiLU)?,
+        }))
     }
 
     fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<RepConvConfig> {

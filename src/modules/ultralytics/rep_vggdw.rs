@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use super::reparam::{merged, replace_branches, Branches};
 use crate::modules::{Block, Child, Conv, Fuse, Module, Notes, Pickled};
 use crate::nn::{Act, Scope};
+use crate::modules::args::args;
+use crate::modules::Args;
+use serde_json::json;
 
 /// `RepVGGDW(ed)`: `conv` (`Conv(ed, ed, 7, 1, 3, g=ed, act=False)`) and `conv1`
 /// (`Conv(ed, ed, 3, 1, 1, g=ed, act=False)`), or, fused, `conv` alone as an `nn.Conv2d`.
@@ -91,6 +94,18 @@ impl Block for RepVggDw {
             branches: Branches::build(s, "RepVGGDW", ["conv", "conv1"], pair, merged)?,
             act: c.act,
         })
+    }
+
+    /// `RepVGGDW(ed)`.
+    fn from_args(a: &Args) -> Result<Option<RepVggDwConfig>> {
+        a.at_most(&["ed"])?;
+        let ed = a.int(0, "ed")?;
+        let dw = |k: i64, p: i64| a.init.child::<Conv>(args![ed, ed, k, 1, p], json!({ "g": ed, "act": false }));
+        Ok(Some(RepVggDwConfig {
+            conv: dw(7, 3)?,
+            conv1: Some(dw(3, 1)?),
+            act: Act::SiLU,
+        }))
     }
 
     fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<RepVggDwConfig> {

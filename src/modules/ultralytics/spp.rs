@@ -10,6 +10,7 @@ use super::conv_opts::ConvOpts;
 use crate::modules::{within, Assume, Block, Conv, Fuse, Module, Notes, Pickled, Shapes};
 use crate::nn::{Act, Scope};
 use crate::ops::maxpool::{cascade_steps, pyramid, MaxPool2d};
+use crate::modules::Args;
 
 fn default_spp_k() -> Vec<i64> {
     vec![5, 9, 13]
@@ -117,6 +118,19 @@ impl Block for Spp {
             cascade: cascade_steps(&c.k),
             m,
         })
+    }
+
+    /// `SPP(c1, c2, k=(5, 9, 13))`.
+    fn from_args(a: &Args) -> Result<Option<SppConfig>> {
+        a.at_most(&["c1", "c2", "k"])?;
+        let opts = ConvOpts::built(&a.init, a.init.act);
+        Ok(Some(SppConfig {
+            c1: a.int(0, "c1")?,
+            c2: a.int(1, "c2")?,
+            k: a.ints_or(2, "k", &[5, 9, 13])?,
+            cv1: opts,
+            cv2: opts,
+        }))
     }
 
     fn from_pickle(m: &Pickled<'_>, _notes: &mut Notes) -> Result<SppConfig> {

@@ -11,6 +11,7 @@ use super::conv_opts::ConvOpts;
 use crate::modules::{Assume, Block, Conv, Fuse, Module, Notes, Pickled, Shapes};
 use crate::nn::{Act, Scope};
 use crate::ops::MaxPool2d;
+use crate::modules::Args;
 
 fn default_k() -> i64 {
     5
@@ -105,6 +106,20 @@ impl Block for SppElan {
             cv4: pool,
             cv5: conv1x1(&s.sub("cv5"), c.c3.saturating_mul(4), c.c2, c.cv5)?,
         })
+    }
+
+    /// `SPPELAN(c1, c2, c3, k=5)`.
+    fn from_args(a: &Args) -> Result<Option<SppElanConfig>> {
+        a.at_most(&["c1", "c2", "c3", "k"])?;
+        let opts = ConvOpts::built(&a.init, a.init.act);
+        Ok(Some(SppElanConfig {
+            c1: a.int(0, "c1")?,
+            c2: a.int(1, "c2")?,
+            c3: a.int(2, "c3")?,
+            k: a.int_or(3, "k", 5)?,
+            cv1: opts,
+            cv5: opts,
+        }))
     }
 
     fn from_pickle(m: &Pickled<'_>, _notes: &mut Notes) -> Result<SppElanConfig> {

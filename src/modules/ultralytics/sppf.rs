@@ -11,6 +11,7 @@ use super::conv_opts::ConvOpts;
 use crate::modules::{within, Assume, Block, Conv, Fuse, Module, Notes, Pickled, Shapes, MAX_SMALL};
 use crate::nn::{Act, Scope};
 use crate::ops::MaxPool2d;
+use crate::modules::Args;
 
 /// `SPPF(c1, c2, k=5, n=3, shortcut=False)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,6 +124,22 @@ impl Block for Sppf {
             n: c.n,
             add: c.shortcut && c.c1 == c.c2,
         })
+    }
+
+    /// `SPPF(c1, c2, k=5, n=3, shortcut=False)`: `cv1` unactivated (model yamls with at most
+    /// three arguments activate it; see `parse_model`).
+    fn from_args(a: &Args) -> Result<Option<SppfConfig>> {
+        a.at_most(&["c1", "c2", "k", "n", "shortcut"])?;
+        let (c1, c2) = (a.int(0, "c1")?, a.int(1, "c2")?);
+        Ok(Some(SppfConfig {
+            c1,
+            c2,
+            k: a.int_or(2, "k", 5)?,
+            n: a.int_or(3, "n", 3)?,
+            shortcut: a.bool_or(4, "shortcut", false)? && c1 == c2,
+            cv1: ConvOpts::built(&a.init, Act::Identity),
+            cv2: ConvOpts::built(&a.init, a.init.act),
+        }))
     }
 
     fn from_pickle(m: &Pickled<'_>, notes: &mut Notes) -> Result<SppfConfig> {
