@@ -78,9 +78,19 @@ fn raw(c: &Ctx<'_>, quick: bool) -> Result<Vec<Row>> {
     for case in &cases {
         let reply = replied.case(&case.name)?;
         let ported = port(&replied.file(reply, "checkpoint")?, &PortOptions::default())?;
+        let twin = from_own_yaml(&ported, c.device)?;
         let model = Model::from_tensors(ported.spec, &ported.tensors, c.device)?;
         let fused = model.fuse()?;
-        for run in &reply.runs {
+        for (i, run) in reply.runs.iter().enumerate() {
+            if i == 0 {
+                let x = replied.input(run)?;
+                rows.push(c.row(
+                    format!("{} built from its own yaml (parse_model)", case.name),
+                    x,
+                    &twin.forward(&x.f_to_device(c.device)?)?,
+                    replied.output(run, Output::Eval)?,
+                )?);
+            }
             let x = replied.input(run)?;
             let xd = x.f_to_device(c.device)?;
             let name = format!("{} raw output", case.name);
@@ -99,6 +109,24 @@ fn raw(c: &Ctx<'_>, quick: bool) -> Result<Vec<Row>> {
         }
     }
     Ok(rows)
+}
+
+/// The model a checkpoint's stored yaml builds (sppnet's `parse_model`), with its weights and
+/// its head's end-to-end switch (a run-time setting, not the yaml's).
+fn from_own_yaml(ported: &crate::port::Ported, device: tch::Device) -> Result<Model> {
+    use crate::modules::parse_model::{parse_model, YamlOptions};
+    use crate::modules::{DetectionModel, Spec};
+    let pickled = ported.spec.config();
+    let yaml = pickled.get("yaml").cloned().unwrap_or_default();
+    let mut built = parse_model(&yaml, &YamlOptions::default(), &mut Vec::new())?;
+    let end2end = pickled["layers"]
+        .as_array()
+        .and_then(|l| l.last())
+        .map(|l| l["module"]["config"]["end2end"].clone());
+    if let (Some(head), Some(e)) = (built.layers.last_mut(), end2end.filter(|e| !e.is_null())) {
+        head.module.config["end2end"] = e;
+    }
+    Model::from_tensors(Spec::of::<DetectionModel>(&built)?, &ported.tensors, device)
 }
 
 fn rows_tensor(rows: &[[f32; 6]]) -> Result<Tensor> {
