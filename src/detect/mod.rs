@@ -115,6 +115,9 @@ pub struct Detector {
     end2end: bool,
     /// `float(v) / 255` for every byte, as libtorch computes it (the f32 input's table).
     lut: Vec<f32>,
+    /// The model's weights are channels-last: its input is made channels-last too (the
+    /// letterboxed bytes' own order), sparing the first convolution libtorch's reorder.
+    channels_last: bool,
     /// What loading noted (defaults taken, settings ignored).
     pub notes: Vec<String>,
 }
@@ -162,10 +165,10 @@ impl Detector {
             model.half()?;
         }
         let x86 = cfg!(target_arch = "x86_64") && tch::utils::has_mkldnn();
-        if run
+        let channels_last = run
             .channels_last
-            .unwrap_or(run.device == Device::Cpu && x86)
-        {
+            .unwrap_or(run.device == Device::Cpu && x86);
+        if channels_last {
             model.channels_last()?;
         }
         let lut = Vec::<f32>::try_from(
@@ -176,6 +179,7 @@ impl Detector {
             config,
             end2end,
             lut,
+            channels_last,
             notes,
         })
     }
@@ -241,8 +245,16 @@ impl Detector {
             return Ok(x);
         }
         // f32: each byte through a table made by libtorch's own `float() / 255` (so the same
-        // bits), written planar in one pass.
+        // bits). Channels-last, the bytes' own order is the input's (a `[B, 3, H, W]` view of
+        // `[B, H, W, 3]`); else written planar in one pass.
         let lut = &self.lut;
+        if self.channels_last {
+            let values: Vec<f32> = bytes.iter().map(|&v| lut[usize::from(v)]).collect();
+            return Ok(Tensor::f_from_slice(&values)?
+                .f_view([b, h, w, 3])?
+                .f_permute([0, 3, 1, 2])?
+                .f_to_device(self.model.device())?);
+        }
         let plane = ph * pw;
         let mut planar = vec![0f32; images.len() * 3 * plane];
         for (dst, src) in planar
