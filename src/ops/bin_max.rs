@@ -176,6 +176,16 @@ pub fn pyramid_max(x: &Tensor, levels: &[LevelBins]) -> Result<Option<Tensor>> {
     if threads == 1 {
         return Ok(run(0, src).then_some(y));
     }
+    let parts: Vec<&[f32]> = src.chunks(per * h * w).collect();
+    let declined = std::sync::atomic::AtomicBool::new(false);
+    let work = |t: usize| {
+        if !run(t * per, parts[t]) {
+            declined.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    if crate::ops::omp::parallel(threads, parts.len(), &work) {
+        return Ok((!declined.into_inner()).then_some(y));
+    }
     let ok = std::thread::scope(|s| {
         let handles: Vec<_> = src
             .chunks(per * h * w)

@@ -5,6 +5,7 @@ pub mod bin_max;
 pub mod global_pool;
 pub mod maxpool;
 pub mod nms;
+pub mod omp;
 pub mod pool2d;
 pub mod pyramid;
 pub mod roi_spp;

@@ -104,8 +104,14 @@ fn run<T: Lane>(x: &Tensor, y: &mut Tensor, tiles: &[Tile], k: usize, threads: u
         unsafe { kernel::tiles(io, tiles, k, &mut Scratch::new()) };
         return;
     }
+    // On libtorch's own OpenMP threads where they exist, else on threads of our own.
+    let chunks: Vec<&[Tile]> = tiles.chunks(per).collect();
+    let work = |i: usize| unsafe { kernel::tiles(io, chunks[i], k, &mut Scratch::new()) };
+    if crate::ops::omp::parallel(threads, chunks.len(), &work) {
+        return;
+    }
     std::thread::scope(|s| {
-        for chunk in tiles.chunks(per) {
+        for chunk in chunks {
             s.spawn(move || unsafe { kernel::tiles(io, chunk, k, &mut Scratch::new()) });
         }
     });
