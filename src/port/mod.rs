@@ -95,6 +95,7 @@ pub fn port(path: &Path, opts: &PortOptions) -> Result<Ported> {
     };
     if opts.yaml.is_some() {
         prefix_layers(&mut ported);
+        ported.spec = yaml::fit(ported.spec, &ported.tensors, &mut ported.assumed)?;
     }
     let lossy = |k: Kind| matches!(k, Kind::Half | Kind::BFloat16 | Kind::Double);
     let converted: Vec<Kind> = ported

@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 use serde_norway::Value as Yaml;
+use tch::Tensor;
 
 use crate::error::{Error, Result};
 use crate::io::read_regular;
+use crate::model::expected_shapes;
 use crate::modules::parse_model::{guess_scale, parse_model, YamlOptions};
 use crate::modules::{DetectionModel, Notes, Spec};
 
@@ -143,4 +145,26 @@ pub fn spec(y: &ModelYaml, notes: &mut Notes) -> Result<Spec> {
         other => other,
     })?;
     Spec::of::<DetectionModel>(&config)
+}
+
+/// The yaml's model, or its fused layout when the weights are fused (convolutions with a bias
+/// and no BatchNorm anywhere: a state_dict saved after `model.fuse()`) and fit it exactly.
+pub fn fit(spec: Spec, tensors: &[(String, Tensor)], notes: &mut Notes) -> Result<Spec> {
+    if tensors
+        .iter()
+        .any(|(k, _)| k.contains(".bn.") || k.starts_with("bn."))
+    {
+        return Ok(spec);
+    }
+    let fused = spec.fused()?;
+    let expected = expected_shapes(&fused)?;
+    let fits = expected.len() == tensors.len()
+        && tensors
+            .iter()
+            .all(|(k, t)| expected.get(k).is_some_and(|e| e.size() == t.size()));
+    if !fits {
+        return Ok(spec);
+    }
+    notes.push("the weights are fused (no BatchNorm): the fused layout of the yaml's model".into());
+    Ok(fused)
 }

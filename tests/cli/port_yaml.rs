@@ -125,6 +125,26 @@ fn a_yaml_and_a_state_dict_make_the_model_the_library_runs() {
         );
         assert_eq!(width(&out), 32, "scale s: 64 × 0.5");
     }
+    // A state_dict saved after `fuse()` (biases, no BatchNorm) gets the fused layout.
+    let fused = model.fuse().unwrap();
+    let fsd = fused.state_dict();
+    let fpath = common::save(
+        d,
+        "fused.safetensors",
+        fsd.iter()
+            .map(|(k, t)| (k.as_str(), t.shallow_clone()))
+            .collect(),
+    );
+    let (out, y) = (d.join("f.safetensors"), d.join("fy.safetensors"));
+    let (code, _, err) = sppnet(&["port", s(&fpath), "--yaml", s(&yaml), "-o", s(&out)]);
+    assert!(code == 0 && err.contains("weights are fused"), "{err}");
+    let (code, _, err) = sppnet(&["forward", "--weights", s(&out), s(&input), "-o", s(&y)]);
+    assert_eq!(code, 0, "{err}");
+    let got = &sppnet::io::read_safetensors(&y).unwrap().tensors[0].1;
+    assert!(
+        common::compare(got, &fused.forward(&x).unwrap()).bitwise,
+        "fused"
+    );
     // `--scale n` is another model: its weights do not fit, and every mis-shaped key is named.
     let out = d.join("n.safetensors");
     assert_fails(
