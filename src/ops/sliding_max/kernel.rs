@@ -86,6 +86,34 @@ fn copy<T: Lane>(dst: &mut [T], src: &[T]) {
     }
 }
 
+/// `dst = src` (equal lengths) in 16-element moves, the last one overlapping the one before
+/// instead of a scalar tail (a short row is most of what is copied; a `memcpy` call per row
+/// cost a third of the kernel's time); with `scan`, whether `src` holds a NaN, from the same
+/// loads.
+#[inline(always)]
+fn copy_row<T: Lane>(dst: &mut [T], src: &[T], scan: bool) -> bool {
+    let n = dst.len().min(src.len());
+    if n < 16 {
+        dst[..n].copy_from_slice(&src[..n]);
+        return scan && src[..n].iter().any(|v| v.is_nan());
+    }
+    let mut nan = false;
+    let mut at = 0;
+    loop {
+        let (d, s) = (&mut dst[at..at + 16], &src[at..at + 16]);
+        if let (Ok(d), Ok(s)) = (<&mut [T; 16]>::try_from(d), <&[T; 16]>::try_from(s)) {
+            *d = *s;
+            if scan {
+                nan |= s.iter().fold(false, |a, v| a | v.is_nan());
+            }
+        }
+        if at == n - 16 {
+            return nan;
+        }
+        at = (at + 16).min(n - 16);
+    }
+}
+
 /// `dst[i] = keep` over `src[i + j·step]`, `j` in `0..K`, in increasing `j`.
 #[inline(always)]
 fn fused<T: Lane, R: Rule<T>, const K: usize>(dst: &mut [T], src: &[T], step: usize) {
@@ -171,13 +199,13 @@ unsafe fn tile<T: Lane>(io: Io<T>, t: &Tile, k: usize, s: &mut Scratch<T>) {
         let body = &mut row[p * b..(p + w) * b];
         let from = io.src.add(t.base + y * t.row);
         if t.pos == b {
-            body.copy_from_slice(std::slice::from_raw_parts(from, w * b));
+            nan |= copy_row(body, std::slice::from_raw_parts(from, w * b), true);
         } else {
             for (x, d) in body.chunks_exact_mut(b).enumerate() {
                 copy(d, std::slice::from_raw_parts(from.add(x * t.pos), b));
             }
+            nan |= body.iter().fold(false, |nan, v| nan | v.is_nan());
         }
-        nan |= body.iter().fold(false, |nan, v| nan | v.is_nan());
     }
     let rows = grown(&mut s.rows, r_in * stride - 2 * p * b);
     let out = grown(&mut s.out, r_out * stride - 2 * p * b);
@@ -193,7 +221,7 @@ unsafe fn tile<T: Lane>(io: Io<T>, t: &Tile, k: usize, s: &mut Scratch<T>) {
         let to = io.dst.add(t.base + (t.y0 + r) * t.row);
         let body = &out[r * stride..r * stride + w * b];
         if t.pos == b {
-            std::slice::from_raw_parts_mut(to, w * b).copy_from_slice(body);
+            copy_row(std::slice::from_raw_parts_mut(to, w * b), body, false);
         } else {
             for (x, v) in body.chunks_exact(b).enumerate() {
                 copy(std::slice::from_raw_parts_mut(to.add(x * t.pos), b), v);
