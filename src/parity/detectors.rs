@@ -111,21 +111,15 @@ fn raw(c: &Ctx<'_>, quick: bool) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// The model a checkpoint's stored yaml builds (sppnet's `parse_model`), with its weights and
-/// its head's end-to-end switch (a run-time setting, not the yaml's).
+/// The model a checkpoint's stored yaml builds (sppnet's `parse_model`), with its weights.
 fn from_own_yaml(ported: &crate::port::Ported, device: tch::Device) -> Result<Model> {
-    use crate::modules::parse_model::{parse_model, YamlOptions};
+    use crate::modules::parse_model::{from_stored_yaml, YamlOptions};
     use crate::modules::{DetectionModel, Spec};
-    let pickled = ported.spec.config();
-    let yaml = pickled.get("yaml").cloned().unwrap_or_default();
-    let mut built = parse_model(&yaml, &YamlOptions::default(), &mut Vec::new())?;
-    let end2end = pickled["layers"]
-        .as_array()
-        .and_then(|l| l.last())
-        .map(|l| l["module"]["config"]["end2end"].clone());
-    if let (Some(head), Some(e)) = (built.layers.last_mut(), end2end.filter(|e| !e.is_null())) {
-        head.module.config["end2end"] = e;
-    }
+    let pickled = ported
+        .spec
+        .config_as::<DetectionModel>()
+        .ok_or_else(|| crate::Error::Config("not a DetectionModel".into()))?;
+    let built = from_stored_yaml(&pickled, &YamlOptions::default(), &mut Vec::new())?;
     Model::from_tensors(Spec::of::<DetectionModel>(&built)?, &ported.tensors, device)
 }
 

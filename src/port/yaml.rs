@@ -80,7 +80,10 @@ fn to_json(y: Yaml, depth: usize) -> Result<Value> {
 
 /// Read a model yaml file as JSON.
 pub fn read(path: &Path) -> Result<Value> {
-    let doc = read_doc(path)?;
+    as_json(read_doc(path)?, path)
+}
+
+fn as_json(doc: Yaml, path: &Path) -> Result<Value> {
     match to_json(doc, 0)? {
         v @ Value::Object(_) => Ok(v),
         _ => Err(Error::InvalidInput(format!(
@@ -117,7 +120,9 @@ fn read_doc(path: &Path) -> Result<Yaml> {
 
 /// The `DetectionModel` spec a model yaml describes.
 pub fn spec(y: &ModelYaml, notes: &mut Notes) -> Result<Spec> {
-    let yaml = read(&y.path)?;
+    let doc = read_doc(&y.path)?;
+    let first = first_scale(&doc);
+    let yaml = as_json(doc, &y.path)?;
     let mut options = y.options.clone();
     if options.scale.is_none() {
         let stem = y
@@ -133,7 +138,7 @@ pub fn spec(y: &ModelYaml, notes: &mut Notes) -> Result<Spec> {
         }
     }
     if options.scale.is_none() {
-        options.scale = first_scale(&read_doc(&y.path)?);
+        options.scale = first;
         if let Some(s) = &options.scale {
             notes.push(format!(
                 "no model scale given: `{s}`, the yaml's first, as ultralytics assumes"

@@ -179,82 +179,54 @@ fn bad_yamls_and_flags_are_refused_in_one_line() {
     let out = d.join("out.safetensors");
     let o = s(&out);
     let tiny = write(d, "tiny.yaml", TINY);
-    let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec![s(&d.join("absent.yaml")).into()], "absent.yaml"),
+    let (t, absent) = (s(&tiny), d.join("absent.yaml"));
+    // Yamls that do not describe a model: (file, text, what the error names).
+    let files = [
+        ("bad.yaml", "nc: [1, 2\nbackbone: {", "not YAML"),
+        ("list.yaml", "- 1\n- 2\n", "must be a mapping"),
+        ("empty.yaml", "nc: 2\n", "needs 1 to 4096 layers"),
         (
-            vec![s(&write(d, "bad.yaml", "nc: [1, 2\nbackbone: {")).into()],
-            "not YAML",
-        ),
-        (
-            vec![s(&write(d, "list.yaml", "- 1\n- 2\n")).into()],
-            "must be a mapping",
-        ),
-        (
-            vec![s(&write(d, "empty.yaml", "nc: 2\n")).into()],
-            "needs 1 to 4096 layers",
-        ),
-        (
-            vec![s(&write(
-                d,
-                "unknown.yaml",
-                "nc: 2\nbackbone:\n  - [-1, 1, Foo, [8]]\n  - [-1, 1, Bar, [8]]\nhead: []\n",
-            ))
-            .into()],
+            "unknown.yaml",
+            "nc: 2\nbackbone:\n  - [-1, 1, Foo, [8]]\n  - [-1, 1, Bar, [8]]\nhead: []\n",
             "Foo",
         ),
         (
-            vec![s(&write(
-                d,
-                "row.yaml",
-                "nc: 2\nbackbone:\n  - [-1, 1, Conv]\n",
-            ))
-            .into()],
+            "row.yaml",
+            "nc: 2\nbackbone:\n  - [-1, 1, Conv]\n",
             "[from, number, module, args]",
         ),
         (
-            vec![s(&write(
-                d,
-                "from.yaml",
-                "nc: 2\nbackbone:\n  - [-1, 1, Conv, [8]]\n  - [5, 1, Conv, [8]]\n",
-            ))
-            .into()],
+            "from.yaml",
+            "nc: 2\nbackbone:\n  - [-1, 1, Conv, [8]]\n  - [5, 1, Conv, [8]]\n",
             "layer 5",
         ),
         (
-            vec![s(&write(
-                d,
-                "args.yaml",
-                "nc: 2\nbackbone:\n  - [-1, 1, Conv, [8, 3, 1, null, 1, 1, true, 9]]\n",
-            ))
-            .into()],
+            "args.yaml",
+            "nc: 2\nbackbone:\n  - [-1, 1, Conv, [8, 3, 1, null, 1, 1, true, 9]]\n",
             "at most 8 arguments",
         ),
         (
-            vec![s(&write(
-                d,
-                "act.yaml",
-                "nc: 2\nactivation: nn.Swish()\nbackbone:\n  - [-1, 1, Conv, [8]]\n",
-            ))
-            .into()],
+            "act.yaml",
+            "nc: 2\nactivation: nn.Swish()\nbackbone:\n  - [-1, 1, Conv, [8]]\n",
             "unsupported activation",
         ),
-        (
-            vec![s(&tiny).into(), "--scale".into(), "z".into()],
-            "no scale `z`",
-        ),
-        (
-            vec![s(&tiny).into(), "--module".into(), "model.4".into()],
-            "cannot be combined",
-        ),
-        (
-            vec![
-                s(&tiny).into(),
-                "--ultralytics-version".into(),
-                "eight".into(),
-            ],
-            "not a version",
-        ),
     ];
+    let mut cases: Vec<(Vec<String>, &str)> = files
+        .iter()
+        .map(|&(name, text, needle)| (vec![s(&write(d, name, text)).to_string()], needle))
+        .collect();
+    // Flags that do not go together, or a file that is not there.
+    let flags: [(&[&str], &str); 4] = [
+        (&[s(&absent)], "absent.yaml"),
+        (&[t, "--scale", "z"], "no scale `z`"),
+        (&[t, "--module", "model.4"], "cannot be combined"),
+        (&[t, "--ultralytics-version", "eight"], "not a version"),
+    ];
+    cases.extend(
+        flags
+            .iter()
+            .map(|(a, n)| (a.iter().map(|x| x.to_string()).collect(), *n)),
+    );
     for (extra, needle) in cases {
         let mut args = vec!["port", w, "-o", o, "--yaml"];
         args.extend(extra.iter().map(String::as_str));

@@ -7,7 +7,7 @@
 use crate::common;
 
 use serde_json::Value;
-use sppnet::modules::parse_model::{parse_model, parse_version, YamlOptions};
+use sppnet::modules::parse_model::{from_stored_yaml, parse_version, YamlOptions};
 use sppnet::modules::{DetectionModel, Notes, Spec};
 use sppnet::port::{port, PortOptions, Ported};
 use sppnet::reference::{CaseReply, Output, Replied};
@@ -45,29 +45,19 @@ pub fn twin(
     problems: &mut Vec<String>,
 ) -> Option<Model> {
     let pickled = ported.spec.config();
-    let Some(yaml) = pickled.get("yaml").filter(|y| y.is_object()) else {
-        problems.push(format!("{name}: the checkpoint holds no yaml"));
-        return None;
-    };
+    let typed = ported.spec.config_as::<DetectionModel>().unwrap();
     // The rules of the ultralytics version that wrote the checkpoint (a real one's own).
     let options = YamlOptions {
         version: written_by.map(|v| parse_version(v).unwrap()),
         ..YamlOptions::default()
     };
-    let mut built = match parse_model(yaml, &options, &mut Notes::new()) {
+    let built = match from_stored_yaml(&typed, &options, &mut Notes::new()) {
         Ok(c) => serde_json::to_value(c).unwrap(),
         Err(e) => {
             problems.push(format!("{name}: its yaml does not build: {e}"));
             return None;
         }
     };
-    let n = built["layers"].as_array().map_or(0, Vec::len);
-    if n > 0 {
-        let head = &pickled["layers"][n - 1]["module"]["config"];
-        if let Some(e2e) = head.get("end2end") {
-            built["layers"][n - 1]["module"]["config"]["end2end"] = e2e.clone();
-        }
-    }
     for key in ["layers", "save", "stride", "nc"] {
         if let Some(d) = first_diff(&built[key], &pickled[key], key) {
             problems.push(format!("{name}: built from its yaml, {d}"));

@@ -3,8 +3,8 @@
 
 use crate::modules::composite::{composite, refs};
 use crate::modules::patterns::split_extend;
-use crate::modules::args::{args, no_kw, repeat, scaled};
-use crate::modules::conv_opts::conv;
+use crate::modules::args::{args, no_kw, repeat};
+use crate::modules::conv_opts::c2f_parts;
 use crate::modules::Bottleneck;
 
 composite! {
@@ -21,12 +21,10 @@ composite! {
         a.at_most(&["c1", "c2", "n", "shortcut", "g", "e"])?;
         let (c1, c2, n) = (a.int(0, "c1")?, a.int(1, "c2")?, a.int_or(2, "n", 1)?);
         let (shortcut, g) = (a.bool_or(3, "shortcut", false)?, a.int_or(4, "g", 1)?);
-        let c = scaled(c2, a.float_or(5, "e", 0.5)?);
-        let i = &a.init;
-        Ok(C2fConfig {
-            cv1: conv(i, args![c1, 2 * c, 1, 1])?,
-            cv2: conv(i, args![(2 + n) * c, c2, 1])?,
-            m: repeat(n, || i.child::<Bottleneck>(args![c, c, shortcut, g, [[3, 3], [3, 3]], 1.0], no_kw()))?,
-        })
+        let (c, cv1, cv2) = c2f_parts(&a.init, c1, c2, n, a.float_or(5, "e", 0.5)?)?;
+        let m = repeat(n, || {
+            a.init.child::<Bottleneck>(args![c, c, shortcut, g, [[3, 3], [3, 3]], 1.0], no_kw())
+        })?;
+        Ok(C2fConfig { cv1, cv2, m })
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::modules::composite::{composite, refs};
 use crate::modules::patterns::split_extend;
-use crate::modules::args::{args, repeat, scaled};
-use crate::modules::conv_opts::conv;
+use crate::modules::args::{args, repeat};
+use crate::modules::conv_opts::c2f_parts;
 use crate::modules::Cib;
 use serde_json::json;
 
@@ -23,12 +23,8 @@ composite! {
         let (c1, c2, n) = (a.int(0, "c1")?, a.int(1, "c2")?, a.int_or(2, "n", 1)?);
         let (shortcut, lk) = (a.bool_or(3, "shortcut", false)?, a.bool_or(4, "lk", false)?);
         a.int_or(5, "g", 1)?; // C2f's groups reach no layer of C2fCIB
-        let c = scaled(c2, a.float_or(6, "e", 0.5)?);
-        let i = &a.init;
-        Ok(C2fCibConfig {
-            cv1: conv(i, args![c1, 2 * c, 1, 1])?,
-            cv2: conv(i, args![(2 + n) * c, c2, 1])?,
-            m: repeat(n, || i.child::<Cib>(args![c, c, shortcut], json!({ "e": 1.0, "lk": lk })))?,
-        })
+        let (c, cv1, cv2) = c2f_parts(&a.init, c1, c2, n, a.float_or(6, "e", 0.5)?)?;
+        let m = repeat(n, || a.init.child::<Cib>(args![c, c, shortcut], json!({ "e": 1.0, "lk": lk })))?;
+        Ok(C2fCibConfig { cv1, cv2, m })
     }
 }

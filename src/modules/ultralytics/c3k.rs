@@ -3,8 +3,8 @@
 
 use crate::modules::composite::composite;
 use crate::modules::patterns::csp;
-use crate::modules::args::{args, no_kw, repeat, scaled};
-use crate::modules::conv_opts::conv;
+use crate::modules::args::{args, no_kw, repeat};
+use crate::modules::conv_opts::c3_parts;
 use crate::modules::Bottleneck;
 
 composite! {
@@ -19,15 +19,9 @@ composite! {
     forward(self, x, train) { csp(self.cv1.as_ref(), self.cv2.as_ref(), self.cv3.as_ref(), &self.m, x, train) },
     init(a) {
         a.at_most(&["c1", "c2", "n", "shortcut", "g", "e", "k"])?;
-        let (c1, c2, n) = (a.int(0, "c1")?, a.int(1, "c2")?, a.int_or(2, "n", 1)?);
-        let (shortcut, g) = (a.bool_or(3, "shortcut", true)?, a.int_or(4, "g", 1)?);
-        let (c_, k) = (scaled(c2, a.float_or(5, "e", 0.5)?), a.int_or(6, "k", 3)?);
-        let i = &a.init;
-        Ok(C3kConfig {
-            cv1: conv(i, args![c1, c_, 1, 1])?,
-            cv2: conv(i, args![c1, c_, 1, 1])?,
-            cv3: conv(i, args![2 * c_, c2, 1])?,
-            m: repeat(n, || i.child::<Bottleneck>(args![c_, c_, shortcut, g, [k, k], 1.0], no_kw()))?,
-        })
+        let (p, k) = (c3_parts(a)?, a.int_or(6, "k", 3)?);
+        let (c_, shortcut, g) = (p.c_, p.shortcut, p.g);
+        let m = repeat(p.n, || a.init.child::<Bottleneck>(args![c_, c_, shortcut, g, [k, k], 1.0], no_kw()))?;
+        Ok(C3kConfig { cv1: p.cv1, cv2: p.cv2, cv3: p.cv3, m })
     }
 }

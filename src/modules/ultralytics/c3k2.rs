@@ -3,8 +3,8 @@
 
 use crate::modules::composite::{composite, refs};
 use crate::modules::patterns::split_extend;
-use crate::modules::args::{args, no_kw, repeat, scaled};
-use crate::modules::conv_opts::{conv, seq};
+use crate::modules::args::{args, no_kw, repeat};
+use crate::modules::conv_opts::{c2f_parts, seq};
 use crate::modules::{Bottleneck, PsaBlock, C3k};
 use serde_json::json;
 
@@ -23,7 +23,7 @@ composite! {
         let (c1, c2, n) = (a.int(0, "c1")?, a.int(1, "c2")?, a.int_or(2, "n", 1)?);
         let (c3k, attn) = (a.bool_or(3, "c3k", false)?, a.bool_or(5, "attn", false)?);
         let (g, shortcut) = (a.int_or(6, "g", 1)?, a.bool_or(7, "shortcut", true)?);
-        let c = scaled(c2, a.float_or(4, "e", 0.5)?);
+        let (c, cv1, cv2) = c2f_parts(&a.init, c1, c2, n, a.float_or(4, "e", 0.5)?)?;
         let i = &a.init;
         let block = || match (attn, c3k) {
             (true, _) => seq(vec![
@@ -33,10 +33,6 @@ composite! {
             (false, true) => i.child::<C3k>(args![c, c, 2, shortcut, g], no_kw()),
             (false, false) => i.child::<Bottleneck>(args![c, c, shortcut, g], no_kw()),
         };
-        Ok(C3k2Config {
-            cv1: conv(i, args![c1, 2 * c, 1, 1])?,
-            cv2: conv(i, args![(2 + n) * c, c2, 1])?,
-            m: repeat(n, block)?,
-        })
+        Ok(C3k2Config { cv1, cv2, m: repeat(n, block)? })
     }
 }

@@ -193,3 +193,49 @@ pub fn same_channels(a: &crate::modules::Args) -> Result<i64> {
     }
     Ok(c1)
 }
+
+/// What `C3.__init__(c1, c2, n=1, shortcut=True, g=1, e=0.5)` builds before its `m`: C3's, and
+/// that of the classes whose constructors call it first (C3k, RepCSP) and then set their own `m`.
+pub struct C3Parts {
+    /// `Conv(c1, c_, 1, 1)`.
+    pub cv1: Child,
+    /// `Conv(c1, c_, 1, 1)`.
+    pub cv2: Child,
+    /// `Conv(2·c_, c2, 1)`.
+    pub cv3: Child,
+    /// Hidden channels `int(c2 · e)`.
+    pub c_: i64,
+    /// Repeats of `m`.
+    pub n: i64,
+    /// `shortcut`.
+    pub shortcut: bool,
+    /// Groups.
+    pub g: i64,
+}
+
+/// [`C3Parts`] from C3's arguments (positions 0–5).
+pub fn c3_parts(a: &crate::modules::Args) -> Result<C3Parts> {
+    let (c1, c2, n) = (a.int(0, "c1")?, a.int(1, "c2")?, a.int_or(2, "n", 1)?);
+    let (shortcut, g) = (a.bool_or(3, "shortcut", true)?, a.int_or(4, "g", 1)?);
+    let c_ = crate::modules::args::scaled(c2, a.float_or(5, "e", 0.5)?);
+    let i = &a.init;
+    Ok(C3Parts {
+        cv1: conv(i, serde_json::json!([c1, c_, 1, 1]))?,
+        cv2: conv(i, serde_json::json!([c1, c_, 1, 1]))?,
+        cv3: conv(i, serde_json::json!([2 * c_, c2, 1]))?,
+        c_,
+        n,
+        shortcut,
+        g,
+    })
+}
+
+/// What `C2f.__init__(c1, c2, n, shortcut, g, e)` builds before its `m` (C2f, and C3k2 and
+/// C2fCIB, which call it first): the hidden channels `c = int(c2 · e)`,
+/// `cv1 = Conv(c1, 2c, 1, 1)` and `cv2 = Conv((2 + n)·c, c2, 1)`.
+pub fn c2f_parts(init: &Init, c1: i64, c2: i64, n: i64, e: f64) -> Result<(i64, Child, Child)> {
+    let c = crate::modules::args::scaled(c2, e);
+    let cv1 = conv(init, serde_json::json!([c1, 2 * c, 1, 1]))?;
+    let cv2 = conv(init, serde_json::json!([(2 + n) * c, c2, 1]))?;
+    Ok((c, cv1, cv2))
+}

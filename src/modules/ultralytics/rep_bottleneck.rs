@@ -4,8 +4,7 @@
 use crate::modules::composite::composite;
 use crate::modules::patterns::residual;
 use crate::modules::args::{args, no_kw, scaled};
-use crate::modules::{Conv, RepConv};
-use serde_json::json;
+use crate::modules::{Bottleneck, RepConv};
 
 composite! {
     /// `RepBottleneck(c1, c2, shortcut=True, g=1, k=(3, 3), e=0.5)`.
@@ -18,15 +17,12 @@ composite! {
     check(c) {},
     forward(self, x, train) { residual(self.cv1.as_ref(), self.cv2.as_ref(), self.add, x, train) },
     init(a) {
-        a.at_most(&["c1", "c2", "shortcut", "g", "k", "e"])?;
-        let (c1, c2) = (a.int(0, "c1")?, a.int(1, "c2")?);
-        let [k1, k2] = a.square_pair(4, "k", [3, 3])?;
-        let c_ = scaled(c2, a.float_or(5, "e", 0.5)?);
-        let g = a.int_or(3, "g", 1)?;
-        Ok(RepBottleneckConfig {
-            cv1: a.init.child::<RepConv>(args![c1, c_, k1, 1], no_kw())?,
-            cv2: a.init.child::<Conv>(args![c_, c2, k2, 1], json!({ "g": g }))?,
-            add: a.bool_or(2, "shortcut", true)? && c1 == c2,
-        })
+        // `Bottleneck.__init__`, then `cv1` replaced by a RepConv, as upstream.
+        let b = <Bottleneck as crate::modules::Block>::from_args(a)?
+            .ok_or_else(|| crate::error::Error::Config("Bottleneck takes arguments".into()))?;
+        let [k1, _] = a.square_pair(4, "k", [3, 3])?;
+        let c_ = scaled(a.int(1, "c2")?, a.float_or(5, "e", 0.5)?);
+        let cv1 = a.init.child::<RepConv>(args![a.int(0, "c1")?, c_, k1, 1], no_kw())?;
+        Ok(RepBottleneckConfig { cv1, cv2: b.cv2, add: b.add })
     }
 }

@@ -70,31 +70,17 @@ fn grown<T: Lane>(v: &mut Vec<T>, len: usize) -> &mut [T] {
     &mut v[..len]
 }
 
-/// `dst = src` without a call to `memcpy` (short rows are most of what is copied).
-#[inline(always)]
-fn copy<T: Lane>(dst: &mut [T], src: &[T]) {
-    let mut d = dst.chunks_exact_mut(16);
-    let mut s = src.chunks_exact(16);
-    for (d, s) in (&mut d).zip(&mut s) {
-        // Fixed-size copies compile to vector moves.
-        if let (Ok(d), Ok(s)) = (<&mut [T; 16]>::try_from(d), <&[T; 16]>::try_from(s)) {
-            *d = *s;
-        }
-    }
-    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
-        *d = *s;
-    }
-}
-
-/// `dst = src` (equal lengths) in 16-element moves, the last one overlapping the one before
-/// instead of a scalar tail (a short row is most of what is copied; a `memcpy` call per row
-/// cost a third of the kernel's time); with `scan`, whether `src` holds a NaN, from the same
-/// loads.
+/// `dst = src` (equal lengths) without a call to `memcpy` (short rows and channel chunks are
+/// most of what is copied; a `memcpy` call per row cost a third of the kernel's time): 16-element
+/// moves, the last one overlapping the one before instead of a scalar tail, or element by
+/// element below 16; with `scan`, whether `src` holds a NaN, from the same loads.
 #[inline(always)]
 fn copy_row<T: Lane>(dst: &mut [T], src: &[T], scan: bool) -> bool {
     let n = dst.len().min(src.len());
     if n < 16 {
-        dst[..n].copy_from_slice(&src[..n]);
+        for (d, s) in dst[..n].iter_mut().zip(&src[..n]) {
+            *d = *s;
+        }
         return scan && src[..n].iter().any(|v| v.is_nan());
     }
     let mut nan = false;
@@ -202,7 +188,7 @@ unsafe fn tile<T: Lane>(io: Io<T>, t: &Tile, k: usize, s: &mut Scratch<T>) {
             nan |= copy_row(body, std::slice::from_raw_parts(from, w * b), true);
         } else {
             for (x, d) in body.chunks_exact_mut(b).enumerate() {
-                copy(d, std::slice::from_raw_parts(from.add(x * t.pos), b));
+                copy_row(d, std::slice::from_raw_parts(from.add(x * t.pos), b), false);
             }
             nan |= body.iter().fold(false, |nan, v| nan | v.is_nan());
         }
@@ -224,7 +210,11 @@ unsafe fn tile<T: Lane>(io: Io<T>, t: &Tile, k: usize, s: &mut Scratch<T>) {
             copy_row(std::slice::from_raw_parts_mut(to, w * b), body, false);
         } else {
             for (x, v) in body.chunks_exact(b).enumerate() {
-                copy(std::slice::from_raw_parts_mut(to.add(x * t.pos), b), v);
+                copy_row(
+                    std::slice::from_raw_parts_mut(to.add(x * t.pos), b),
+                    v,
+                    false,
+                );
             }
         }
     }

@@ -173,6 +173,30 @@ pub fn parse_model(
     Ok(config)
 }
 
+/// The model a checkpoint's own stored yaml builds (`config.yaml`, the dict ultralytics keeps),
+/// under `options`, with the head's end-to-end switch taken from `config` (a run-time setting,
+/// not the yaml's).
+pub fn from_stored_yaml(
+    config: &DetectionModelConfig,
+    options: &YamlOptions,
+    notes: &mut Notes,
+) -> Result<DetectionModelConfig> {
+    let yaml = config
+        .yaml
+        .as_ref()
+        .ok_or_else(|| Error::Config("the model holds no yaml".into()))?;
+    let mut built = parse_model(yaml, options, notes)?;
+    let end2end = config
+        .layers
+        .last()
+        .and_then(|l| l.module.config.get("end2end"))
+        .filter(|e| !e.is_null());
+    if let (Some(head), Some(e)) = (built.layers.last_mut(), end2end) {
+        head.module.config["end2end"] = e.clone();
+    }
+    Ok(built)
+}
+
 /// `DetectionModel`'s stride measurement: the model without its head run on zeros of
 /// 256×256 (weights of the right shapes only), each head input's stride = 256 / its height.
 fn measure_strides(c: &mut DetectionModelConfig, ch_in: i64) -> Result<()> {
