@@ -8,6 +8,8 @@
 //! than 5 are built from doubled power-of-two windows, so the cost grows with `log k`, not `k`.
 //! The work is cut into tiles (planes, or chunks of channels for channels-last, in bands of
 //! rows) of about 128 KiB, shared among libtorch's intra-op thread count (`kernel.rs`).
+//! A whole NCHW plane at least `k` wide and high goes from the input to the output without a
+//! padded copy (`direct.rs`).
 //!
 //! For f16 and bf16 libtorch compares in `float` and converts the maximum back, which keeps
 //! every number but rewrites NaNs — quieted for f16, and for bf16 made `0x7fc0` or `0xffff`
@@ -17,16 +19,19 @@
 //! Verified bitwise against libtorch's own k×k pool in `tests.rs` (both layouts, the three
 //! types, sides 1–64, k 1–15, ±0 ties, NaN payloads of both signs, ±inf, all −inf windows).
 
+mod direct;
 mod kernel;
 mod lanes;
+mod passes;
 #[cfg(test)]
 mod tests;
 
 use tch::{Device, Kind, Tensor};
 
 use crate::error::Result;
-use kernel::{Io, Scratch, Tile};
+use kernel::{Io, Tile};
 use lanes::{Bf16, Lane, F16};
+use passes::Scratch;
 
 /// Elements per tile buffer: five such buffers per thread stay in a core's L2.
 const TILE: usize = 1 << 15;

@@ -1,0 +1,128 @@
+//! The buffers and passes both tile paths share: a thread's scratch buffers, row copies, the
+//! NaN scan and the sliding-window pass `window_max`, written as loops over long slices with
+//! the window offset outside them, which the compiler vectorises.
+
+use super::lanes::{Lane, Rule};
+
+/// A thread's buffers, grown to the largest tile it meets.
+pub(super) struct Scratch<T> {
+    pub a: Vec<T>,
+    pub rows: Vec<T>,
+    pub out: Vec<T>,
+    pub t1: Vec<T>,
+    pub t2: Vec<T>,
+    /// The (row length, left pad, rows) `a` is laid out for.
+    pub shape: (usize, usize, usize),
+    /// Which rows of `a` are all −inf.
+    pub blank: Vec<bool>,
+}
+
+impl<T: Lane> Scratch<T> {
+    pub fn new() -> Self {
+        Self {
+            a: Vec::new(),
+            rows: Vec::new(),
+            out: Vec::new(),
+            t1: Vec::new(),
+            t2: Vec::new(),
+            shape: (0, 0, 0),
+            blank: Vec::new(),
+        }
+    }
+}
+
+/// `v` with at least `len` elements (new ones −inf); its first `len`.
+#[inline(always)]
+pub(super) fn grown<T: Lane>(v: &mut Vec<T>, len: usize) -> &mut [T] {
+    if v.len() < len {
+        v.resize(len, T::NEG_INF);
+    }
+    &mut v[..len]
+}
+
+/// `dst = src` (equal lengths) without a call to `memcpy` (short rows and channel chunks are
+/// most of what is copied; a `memcpy` call per row cost a third of the kernel's time): 16-element
+/// moves, the last one overlapping the one before instead of a scalar tail, or element by
+/// element below 16; with `scan`, whether `src` holds a NaN, from the same loads.
+#[inline(always)]
+pub(super) fn copy_row<T: Lane>(dst: &mut [T], src: &[T], scan: bool) -> bool {
+    let n = dst.len().min(src.len());
+    if n < 16 {
+        for (d, s) in dst[..n].iter_mut().zip(&src[..n]) {
+            *d = *s;
+        }
+        return scan && src[..n].iter().any(|v| v.is_nan());
+    }
+    let mut nan = false;
+    let mut at = 0;
+    loop {
+        let (d, s) = (&mut dst[at..at + 16], &src[at..at + 16]);
+        if let (Ok(d), Ok(s)) = (<&mut [T; 16]>::try_from(d), <&[T; 16]>::try_from(s)) {
+            *d = *s;
+            if scan {
+                nan |= s.iter().fold(false, |a, v| a | v.is_nan());
+            }
+        }
+        if at == n - 16 {
+            return nan;
+        }
+        at = (at + 16).min(n - 16);
+    }
+}
+
+/// `dst[i] = keep` over `src[i + j·step]`, `j` in `0..K`, in increasing `j`.
+#[inline(always)]
+fn fused<T: Lane, R: Rule<T>, const K: usize>(dst: &mut [T], src: &[T], step: usize) {
+    let n = dst.len();
+    let s: [&[T]; K] = std::array::from_fn(|j| &src[j * step..j * step + n]);
+    for (i, d) in dst.iter_mut().enumerate() {
+        let mut m = s[0][i];
+        for sj in &s[1..] {
+            m = R::keep(m, sj[i]);
+        }
+        *d = m;
+    }
+}
+
+/// `dst[i] = keep` over `src[i + j·step]`, `j` in `0..k`. Up to 5 candidates in one pass;
+/// longer windows from power-of-two windows by doubling, then two overlapping ones (the rule is
+/// associative and idempotent, so the overlap changes no bits): `⌈log2 k⌉` passes, not `k − 1`.
+#[inline(always)]
+pub(super) fn window_max<T: Lane, R: Rule<T>>(
+    dst: &mut [T],
+    src: &[T],
+    step: usize,
+    k: usize,
+    t1: &mut Vec<T>,
+    t2: &mut Vec<T>,
+) {
+    let n = dst.len();
+    match k {
+        1 => dst.copy_from_slice(&src[..n]),
+        2 => fused::<T, R, 2>(dst, src, step),
+        3 => fused::<T, R, 3>(dst, src, step),
+        4 => fused::<T, R, 4>(dst, src, step),
+        5 => fused::<T, R, 5>(dst, src, step),
+        _ => {
+            // `cur` holds windows of `l` candidates, for as many starts as the rest needs.
+            let (mut cur, mut next) = (t1, t2);
+            let mut l = 4;
+            fused::<T, R, 4>(grown(cur, n + (k - l) * step), src, step);
+            while 2 * l <= k {
+                let len = n + (k - 2 * l) * step;
+                fused::<T, R, 2>(grown(next, len), &cur[..len + l * step], l * step);
+                std::mem::swap(&mut cur, &mut next);
+                l *= 2;
+            }
+            fused::<T, R, 2>(dst, &cur[..n + (k - l) * step], (k - l) * step);
+        }
+    }
+}
+
+/// Whether `src` holds a NaN: one `or` reduction over the whole slice, which the compiler
+/// vectorises with a single final reduction (flags per lane of a chunk it vectorised across
+/// chunks, with gathers).
+#[inline(always)]
+pub(super) fn has_nan<T: Lane>(src: &[T]) -> bool {
+    src.iter().fold(false, |a, v| a | v.is_nan())
+}
