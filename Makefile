@@ -33,7 +33,7 @@ test: setup
 bench-detect: setup
 	.venv/bin/python -m pip install --quiet --disable-pip-version-check -r python/requirements-bench.txt -c python/requirements.txt
 	cargo build --release
-	$(PY) -m sppnet_ref.detect_bench --sppnet target/release/sppnet --save bench/detect
+	$(PY) -m sppnet_ref.detect_bench --sppnet target/release/sppnet --save bench/detect --rounds 5
 
 # Regenerate the committed reference checkpoint and golden dumps.
 weights: setup

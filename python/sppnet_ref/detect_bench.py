@@ -5,15 +5,18 @@ first.
 
     python -m sppnet_ref.detect_bench --sppnet target/release/sppnet --save bench/detect [--rounds 3] [--threads 2]
 
+(`make bench-detect` runs 5 rounds.)
+
 Per model (yolov8n, yolo11n, yolo26n from their yamls, randomised and saved as a trainer's
 best.pt; and the real fall-detection YOLOv8s):
 - latency: one 810×1080 image (ultralytics' bus.jpg) at imgsz 640, run 8 times after a warm-up
-  with the model loaded: wall time per image, decoding to boxes (`sppnet detect`: the wall time
-  of a process given the file 9 times less that of one given it once, over 8; `predict(file)`
+  with the model loaded: wall time per image, decoding to boxes (`sppnet detect`: the loop time
+  it reports for the file given 9 times less that for the file given once, over 8; `predict(file)`
   called 8 times in a loaded process, timed around);
-- folder: the 16 mixed-size images of the parity suite (predict.make_images), images/s of the
-  whole loop, model already loaded (`sppnet detect`'s own count; `predict(folder, stream=True)`
-  timed around);
+- folder: the 15 mixed-size images of the parity suite (predict.make_images, less the 16-bit PNG),
+  images/s of a warm pass over them, model loaded and each image's shape met once before
+  (`sppnet detect`: its loop time for the folder given twice less that for it given once; `predict(folder, stream=True)` timed around its second pass in the process). A fresh
+  process's first pass also builds oneDNN's kernels for each new shape: ~10 % of sppnet's rate.
 - whole process, one image: wall time and peak RSS of `sppnet detect W bus.jpg` and of
   `python -c "YOLO(W).predict(bus.jpg)"` (median of the rounds).
 Writes PREFIX.json and PREFIX.md.
@@ -45,14 +48,14 @@ def rust_detect(sppnet, threads, weights, images, json_out=True):
     wall = time.perf_counter() - t
     if p.returncode != 0:
         raise SystemExit(f"sppnet detect failed: {p.stderr.strip()}")
-    rate = rss = None
+    loop = rss = None
     for line in p.stderr.splitlines():
-        if "images/s" in line:
-            rate = float(line.split("(")[1].split(" images/s")[0])
+        if "images/s" in line:  # "N images in S s (R images/s), …": the loop over the images
+            loop = float(line.split(" images in ")[1].split(" s ")[0])
         if line.startswith("sppnet-peak-rss-kib:"):
             rss = int(line.split(":")[1]) * 1024
     rows = [json.loads(l) for l in p.stdout.splitlines()] if json_out else []
-    return rows, rate, wall, rss
+    return rows, loop, wall, rss
 
 
 def python_process(threads, weights, image):
@@ -72,6 +75,8 @@ def python_side(model, image, folder, n_folder):
     for _ in range(LATENCY_RUNS):
         model.predict(image, verbose=False)
     lat = (time.perf_counter() - t) * 1e3 / LATENCY_RUNS
+    for _ in model.predict(folder, stream=True, verbose=False):  # each shape met once, as sppnet's
+        pass
     t = time.perf_counter()
     n = sum(1 for _ in model.predict(folder, stream=True, verbose=False))
     assert n == n_folder, (n, n_folder)
@@ -102,13 +107,17 @@ def bench(args):
             sides = ["rust", "python", "onnxruntime"]
             for side in sides if k % 2 == 0 else sides[::-1]:
                 if side == "rust":
-                    # Two processes, 1 and 1 + 8 copies of the image: the difference of their wall
-                    # times is 8 images' worth, start-up, model load and warm-up cancelling out.
-                    _, _, one, _ = rust_detect(args.sppnet, args.threads, weights, [image], json_out=False)
-                    _, _, many, _ = rust_detect(args.sppnet, args.threads, weights, [image] * (LATENCY_RUNS + 1),
+                    # Two processes, 1 and 1 + 8 copies of the image: the difference of their loop
+                    # times (sppnet's own, from the first image to the last) is 8 images' worth,
+                    # the first image's warm-up cancelling out; the folder once and twice likewise.
+                    _, one, _, _ = rust_detect(args.sppnet, args.threads, weights, [image], json_out=False)
+                    _, many, _, _ = rust_detect(args.sppnet, args.threads, weights, [image] * (LATENCY_RUNS + 1),
                                                 json_out=False)
                     lat = (many - one) * 1e3 / LATENCY_RUNS
-                    _, rate, _, _ = rust_detect(args.sppnet, args.threads, weights, [folder], json_out=False)
+                    _, once, _, _ = rust_detect(args.sppnet, args.threads, weights, [folder], json_out=False)
+                    _, twice, _, _ = rust_detect(args.sppnet, args.threads, weights, [folder, folder],
+                                                 json_out=False)
+                    rate = len(folder_files) / (twice - once)
                     row["rust"].append((lat, rate))
                 else:
                     row[side].append(python_side(py if side == "python" else ort, image, folder, len(folder_files)))
@@ -131,6 +140,10 @@ def summarise(row):
         "model": row["model"],
         "latency_ms": {"sppnet": med(r, 0), "ultralytics": med(p, 0), "onnxruntime": med(o, 0)},
         "folder_images_per_s": {"sppnet": med(r, 1), "ultralytics": med(p, 1), "onnxruntime": med(o, 1)},
+        # Ratios within each round (the two sides ran back to back), then their median: this VM
+        # drifts by a third between rounds, which a ratio of two overall medians would take in.
+        "latency_ratio": statistics.median(b[0] / a[0] for a, b in zip(r, p)),
+        "folder_ratio": statistics.median(a[1] / b[1] for a, b in zip(r, p)),
         "process": {"sppnet_s": med(pr, 0), "sppnet_rss": med(pr, 1), "python_s": med(pr, 2), "python_rss": med(pr, 3)},
         "rounds": row,
     }
@@ -139,7 +152,7 @@ def summarise(row):
 def markdown(summaries, threads):
     from .make_weights import cpu_model as cpu_name
     out = [f"Machine: {cpu_name()}, {os.cpu_count()} cores; CPU, {threads} intra-op thread(s) on every side; "
-           "imgsz 640; medians of the rounds.", "",
+           "imgsz 640; medians of the rounds (ratios: the median of the ratios within each round).", "",
            "| model | latency: sppnet | ultralytics | ONNX Runtime | ultralytics / sppnet | folder images/s: sppnet "
            "| ultralytics | ONNX Runtime | sppnet / ultralytics | one image, whole process: sppnet | python | "
            "peak RSS: sppnet | python | sppnet / python |", "|" + "---|" * 14]
@@ -147,8 +160,8 @@ def markdown(summaries, threads):
         l, f, p = s["latency_ms"], s["folder_images_per_s"], s["process"]
         out.append(
             f"| {s['model']} | {l['sppnet']:.1f} ms | {l['ultralytics']:.1f} ms | {l['onnxruntime']:.1f} ms | "
-            f"{l['ultralytics'] / l['sppnet']:.2f}× | {f['sppnet']:.2f} | {f['ultralytics']:.2f} | {f['onnxruntime']:.2f} | "
-            f"{f['sppnet'] / f['ultralytics']:.2f}× | {p['sppnet_s']:.2f} s | {p['python_s']:.2f} s | "
+            f"{s['latency_ratio']:.2f}× | {f['sppnet']:.2f} | {f['ultralytics']:.2f} | {f['onnxruntime']:.2f} | "
+            f"{s['folder_ratio']:.2f}× | {p['sppnet_s']:.2f} s | {p['python_s']:.2f} s | "
             f"{p['sppnet_rss'] / 2**20:.0f} MiB | {p['python_rss'] / 2**20:.0f} MiB | {p['sppnet_rss'] / p['python_rss']:.2f}× |")
     return "\n".join(out) + "\n"
 
