@@ -66,13 +66,7 @@ fn a_yaml_and_a_state_dict_make_the_model_the_library_runs() {
     let model = Model::new(Spec::of::<DetectionModel>(&config).unwrap(), Device::Cpu).unwrap();
     let sd = model.state_dict();
     // Keys as `model.state_dict()` writes them, and as `model.model.state_dict()` does.
-    let full = common::save(
-        d,
-        "full.safetensors",
-        sd.iter()
-            .map(|(k, t)| (k.as_str(), t.shallow_clone()))
-            .collect(),
-    );
+    let full = common::save_named(d, "full.safetensors", &sd);
     let bare: Vec<(String, Tensor)> = sd
         .iter()
         .map(|(k, t)| {
@@ -82,13 +76,7 @@ fn a_yaml_and_a_state_dict_make_the_model_the_library_runs() {
             )
         })
         .collect();
-    let bare = common::save(
-        d,
-        "bare.safetensors",
-        bare.iter()
-            .map(|(k, t)| (k.as_str(), t.shallow_clone()))
-            .collect(),
-    );
+    let bare = common::save_named(d, "bare.safetensors", &bare);
     let x = Tensor::f_rand([1, 3, 96, 64], (Kind::Float, Device::Cpu)).unwrap();
     let input = common::save(d, "x.safetensors", vec![("input", x.shallow_clone())]);
     let expected = model.forward(&x).unwrap();
@@ -128,13 +116,7 @@ fn a_yaml_and_a_state_dict_make_the_model_the_library_runs() {
     // A state_dict saved after `fuse()` (biases, no BatchNorm) gets the fused layout.
     let fused = model.fuse().unwrap();
     let fsd = fused.state_dict();
-    let fpath = common::save(
-        d,
-        "fused.safetensors",
-        fsd.iter()
-            .map(|(k, t)| (k.as_str(), t.shallow_clone()))
-            .collect(),
-    );
+    let fpath = common::save_named(d, "fused.safetensors", &fsd);
     let (out, y) = (d.join("f.safetensors"), d.join("fy.safetensors"));
     let (code, _, err) = sppnet(&["port", s(&fpath), "--yaml", s(&yaml), "-o", s(&out)]);
     assert!(code == 0 && err.contains("weights are fused"), "{err}");

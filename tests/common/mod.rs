@@ -126,12 +126,17 @@ pub fn assert_fails(args: &[&str], needle: &str, out: &Path) {
 
 /// Write named tensors to `dir/name` as safetensors.
 pub fn save(dir: &Path, name: &str, tensors: Vec<(&str, Tensor)>) -> PathBuf {
-    let path = dir.join(name);
     let named: Vec<(String, Tensor)> = tensors
         .into_iter()
         .map(|(n, t)| (n.to_string(), t))
         .collect();
-    write_safetensors(&path, &named, &Default::default(), true).unwrap();
+    save_named(dir, name, &named)
+}
+
+/// [`save`] for named tensors as a `state_dict()` returns them.
+pub fn save_named(dir: &Path, name: &str, tensors: &[(String, Tensor)]) -> PathBuf {
+    let path = dir.join(name);
+    write_safetensors(&path, tensors, &Default::default(), true).unwrap();
     path
 }
 
