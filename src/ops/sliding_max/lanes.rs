@@ -28,6 +28,8 @@ pub(super) trait Lane: Copy + Send + Sync + 'static {
 /// Which keep rule a pass uses: [`Exact`] always holds; [`Numbers`] holds when no candidate
 /// is NaN, which the kernel checks on each tile's input first.
 pub(super) trait Rule<T: Lane> {
+    /// Whether this is the full rule (NaN included).
+    const EXACT: bool;
     fn keep(m: T, v: T) -> T;
 }
 
@@ -38,6 +40,7 @@ pub(super) struct Exact;
 pub(super) struct Numbers;
 
 impl<T: Lane> Rule<T> for Exact {
+    const EXACT: bool = true;
     #[inline(always)]
     fn keep(m: T, v: T) -> T {
         T::keep(m, v)
@@ -45,6 +48,7 @@ impl<T: Lane> Rule<T> for Exact {
 }
 
 impl<T: Lane> Rule<T> for Numbers {
+    const EXACT: bool = false;
     #[inline(always)]
     fn keep(m: T, v: T) -> T {
         T::keep_number(m, v)

@@ -20,6 +20,7 @@
 //! types, sides 1–64, k 1–15, ±0 ties, NaN payloads of both signs, ±inf, all −inf windows).
 
 mod direct;
+mod ends;
 mod kernel;
 mod lanes;
 mod passes;
