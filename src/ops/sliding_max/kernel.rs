@@ -97,11 +97,11 @@ unsafe fn tile<T: Lane>(io: Io<T>, t: &Tile, k: usize, s: &mut Scratch<T>) {
     let out = grown(&mut s.out, r_out * stride - 2 * p * b);
     // `max` instructions when the tile holds no NaN; libtorch's full rule otherwise.
     if nan {
-        window_max::<T, Exact>(rows, a, b, k, &mut s.t1, &mut s.t2);
-        window_max::<T, Exact>(out, rows, stride, k, &mut s.t1, &mut s.t2);
+        window_max::<T, Exact>(rows, a, b, k, &mut s.t1, &mut s.t2, false);
+        window_max::<T, Exact>(out, rows, stride, k, &mut s.t1, &mut s.t2, false);
     } else {
-        window_max::<T, Numbers>(rows, a, b, k, &mut s.t1, &mut s.t2);
-        window_max::<T, Numbers>(out, rows, stride, k, &mut s.t1, &mut s.t2);
+        window_max::<T, Numbers>(rows, a, b, k, &mut s.t1, &mut s.t2, false);
+        window_max::<T, Numbers>(out, rows, stride, k, &mut s.t1, &mut s.t2, false);
     }
     for r in 0..r_out {
         let to = io.dst.add(t.base + (t.y0 + r) * t.row);

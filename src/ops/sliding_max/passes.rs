@@ -76,23 +76,51 @@ pub(super) fn copy_row<T: Lane>(dst: &mut [T], src: &[T], scan: bool) -> bool {
     }
 }
 
-/// `dst[i] = keep` over `src[i + j·step]`, `j` in `0..K`, in increasing `j`.
+/// `dst[i] = keep` over `src[i + j·step]`, `j` in `0..K`, in increasing `j`; with `SCAN`,
+/// whether a first candidate `src[i]` is NaN, from the same loads.
 #[inline(always)]
-fn fused<T: Lane, R: Rule<T>, const K: usize>(dst: &mut [T], src: &[T], step: usize) {
+fn fused<T: Lane, R: Rule<T>, const K: usize, const SCAN: bool>(
+    dst: &mut [T],
+    src: &[T],
+    step: usize,
+) -> bool {
     let n = dst.len();
     let s: [&[T]; K] = std::array::from_fn(|j| &src[j * step..j * step + n]);
+    let mut nan = false;
     for (i, d) in dst.iter_mut().enumerate() {
         let mut m = s[0][i];
+        if SCAN {
+            nan |= m.is_nan();
+        }
         for sj in &s[1..] {
             m = R::keep(m, sj[i]);
         }
         *d = m;
+    }
+    nan
+}
+
+/// The first pass of [`window_max`]: `K` candidates from `src`, and with `scan`, whether all of
+/// `src` holds a NaN (the first candidates, then the few elements after them).
+#[inline(always)]
+fn first<T: Lane, R: Rule<T>, const K: usize>(
+    dst: &mut [T],
+    src: &[T],
+    step: usize,
+    scan: bool,
+) -> bool {
+    if scan {
+        fused::<T, R, K, true>(dst, src, step) | has_nan(&src[dst.len()..])
+    } else {
+        fused::<T, R, K, false>(dst, src, step)
     }
 }
 
 /// `dst[i] = keep` over `src[i + j·step]`, `j` in `0..k`. Up to 5 candidates in one pass;
 /// longer windows from power-of-two windows by doubling, then two overlapping ones (the rule is
 /// associative and idempotent, so the overlap changes no bits): `⌈log2 k⌉` passes, not `k − 1`.
+/// With `scan`, whether `src` holds a NaN (else `false`), checked on the first pass's loads: a
+/// caller can run the NaN-free rule first and redo the rare input with a NaN.
 #[inline(always)]
 pub(super) fn window_max<T: Lane, R: Rule<T>>(
     dst: &mut [T],
@@ -101,27 +129,32 @@ pub(super) fn window_max<T: Lane, R: Rule<T>>(
     k: usize,
     t1: &mut Vec<T>,
     t2: &mut Vec<T>,
-) {
+    scan: bool,
+) -> bool {
     let n = dst.len();
     match k {
-        1 => dst.copy_from_slice(&src[..n]),
-        2 => fused::<T, R, 2>(dst, src, step),
-        3 => fused::<T, R, 3>(dst, src, step),
-        4 => fused::<T, R, 4>(dst, src, step),
-        5 => fused::<T, R, 5>(dst, src, step),
+        1 => {
+            dst.copy_from_slice(&src[..n]);
+            scan && has_nan(src)
+        }
+        2 => first::<T, R, 2>(dst, src, step, scan),
+        3 => first::<T, R, 3>(dst, src, step, scan),
+        4 => first::<T, R, 4>(dst, src, step, scan),
+        5 => first::<T, R, 5>(dst, src, step, scan),
         _ => {
             // `cur` holds windows of `l` candidates, for as many starts as the rest needs.
             let most = n + (k - 4) * step;
             let (mut cur, mut next) = (grown(t1, most), grown(t2, most));
             let mut l = 4;
-            fused::<T, R, 4>(cur, src, step);
+            let nan = first::<T, R, 4>(cur, src, step, scan);
             while 2 * l <= k {
                 let len = n + (k - 2 * l) * step;
-                fused::<T, R, 2>(&mut next[..len], &cur[..len + l * step], l * step);
+                fused::<T, R, 2, false>(&mut next[..len], &cur[..len + l * step], l * step);
                 std::mem::swap(&mut cur, &mut next);
                 l *= 2;
             }
-            fused::<T, R, 2>(dst, &cur[..n + (k - l) * step], (k - l) * step);
+            fused::<T, R, 2, false>(dst, &cur[..n + (k - l) * step], (k - l) * step);
+            nan
         }
     }
 }

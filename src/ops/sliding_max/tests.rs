@@ -190,13 +190,18 @@ fn declines_what_it_does_not_cover() {
 fn a_lone_nan_anywhere_in_a_row_is_seen() {
     // NaN-free maps take `max` instructions; one NaN anywhere must switch the tile to
     // libtorch's rule, wherever the row copy's 16-lane moves put it (first, middle, the
-    // overlapping last move, a row shorter than 16).
+    // overlapping last move, a row shorter than 16), and wherever the direct path's scan on
+    // its first pass meets it (the first candidates, or the few elements after them: the last
+    // row's end, with maps tall enough for every k).
     for kind in [Kind::Float, Kind::Half] {
-        for w in [1i64, 7, 15, 16, 17, 31, 32, 33, 40, 64] {
-            for at in [0, w / 2, w - 1] {
-                let x = Tensor::randn([1, 2, 3, w], (kind, Device::Cpu));
-                let _ = x.get(0).get(1).get(2).get(at).fill_(f64::NAN);
-                check(&x, TILE, 1, &format!("{kind:?} w{w} NaN at {at}"));
+        for (h, w) in [1i64, 7, 15, 16, 17, 31, 32, 33, 40, 64]
+            .into_iter()
+            .flat_map(|w| [(3, w), (16, w)])
+        {
+            for (y, at) in [(2, 0), (h - 1, w / 2), (h - 1, w - 1), (0, w - 1)] {
+                let x = Tensor::randn([1, 2, h, w], (kind, Device::Cpu));
+                let _ = x.get(0).get(1).get(y).get(at).fill_(f64::NAN);
+                check(&x, TILE, 1, &format!("{kind:?} {h}x{w} NaN at {y},{at}"));
             }
         }
     }
