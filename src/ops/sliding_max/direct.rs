@@ -8,7 +8,7 @@
 
 use super::ends;
 use super::lanes::{Exact, Lane, Numbers, Rule};
-use super::passes::{grown, window_max, Scratch};
+use super::passes::{grown, ladder, window_max, Scratch};
 
 /// Whether [`plane`] takes a plane of `h × w` for window `k`.
 pub(super) fn fits(h: usize, w: usize, k: usize) -> bool {
@@ -60,7 +60,8 @@ fn passes<T: Lane, R: Rule<T>>(
         return true;
     }
     if p > 0 {
-        ends::redo::<T, R>(rows, src, w, p);
+        let windows = ladder(&mut s.t1, &mut s.t2, n - 2 * p, k, 1);
+        ends::redo::<T, R>(rows, src, w, p, windows);
     }
     // Columns: every output row as one long slice.
     window_max::<T, R>(dst, framed, w, k, &mut s.t1, &mut s.t2, false);

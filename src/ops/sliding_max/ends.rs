@@ -4,36 +4,68 @@
 //! `o[x] = keep over r[x − p .. w]`, grouped from the end (the rule is associative, and the
 //! grouping keeps the candidates' order).
 //!
-//! Two ways: running maxima, one step over every row before the next (any type, any width);
-//! and, for f32 rows at least 16 wide with `2p ≤ 16` on a CPU with AVX-512, each end as one
-//! 16-lane vector scanned in `log2(2p)` shift-and-keep steps and stored with a mask. The scalar
-//! steps were about a third of the 13×13 pool's time.
+//! Three ways, the first that applies:
+//! - f32 on a CPU with AVX-512, every end window 4 to 16 long (`7 ≤ k ≤ 17`): each end window
+//!   of length `l` is two overlapping windows of `a = 4` (`l ≤ 8`) or `a = 8` candidates that
+//!   the row pass built anyway (`passes::ladder`, indexed by start in the flat plane, so never
+//!   crossing a row when they start and end in it): from the left `keep(W[rs], W[rs + l − a])`,
+//!   from the right `keep(W[re − l], W[re − a])` — one broadcast, one masked load and one keep
+//!   for all `p` positions of an end;
+//! - f32 rows at least 16 wide with `2p ≤ 16` on AVX-512 (`k ≤ 5` here): each end as one
+//!   16-lane vector scanned in `⌈log2 2p⌉` shift-and-keep steps, stored with a mask;
+//! - otherwise running maxima, one step over every row before the next (any type, any width).
+//!
+//! The scalar steps were about a third of the 13×13 pool's time; the scan made the ends about
+//! a seventh of it, and the windows took 4–8 % more off the 9×9 and 13×13 pools.
 
 use std::any::TypeId;
 
 use super::lanes::{Lane, Rule};
 
 /// Redoes the `p` positions at each end of every row of `rows` (rows `w` long), from the input
-/// rows `src`; `p ≥ 1`, `w ≥ 2p + 1`.
+/// rows `src` and, where the row pass left them (`passes::ladder`), its windows of 4 and of 8
+/// candidates over the flat plane; `p ≥ 1`, `w ≥ 2p + 1`.
 #[inline(always)]
-pub(super) fn redo<T: Lane, R: Rule<T>>(rows: &mut [T], src: &[T], w: usize, p: usize) {
+pub(super) fn redo<T: Lane, R: Rule<T>>(
+    rows: &mut [T],
+    src: &[T],
+    w: usize,
+    p: usize,
+    (w4, w8): (Option<&[T]>, Option<&[T]>),
+) {
     debug_assert!(p >= 1 && w > 2 * p && rows.len() == src.len() && rows.len().is_multiple_of(w));
     #[cfg(target_arch = "x86_64")]
     {
         if TypeId::of::<T>() == TypeId::of::<f32>()
-            && w >= 16
-            && 2 * p <= 16
             && std::arch::is_x86_feature_detected!("avx512f")
         {
-            // SAFETY: `T` is `f32` (checked above), so the slices are f32 slices of the same
-            // lengths; the CPU has AVX-512F (checked above).
-            unsafe {
-                let rows =
-                    std::slice::from_raw_parts_mut(rows.as_mut_ptr().cast::<f32>(), rows.len());
-                let src = std::slice::from_raw_parts(src.as_ptr().cast::<f32>(), src.len());
-                avx512::redo(rows, src, w, p, R::EXACT);
+            let f32s = |v: &[T]| {
+                // SAFETY: `T` is `f32` (checked above).
+                unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<f32>(), v.len()) }
+            };
+            // SAFETY: as above; the CPU has AVX-512F (checked above).
+            let rows = unsafe {
+                std::slice::from_raw_parts_mut(rows.as_mut_ptr().cast::<f32>(), rows.len())
+            };
+            // Every end window is 4 to 16 long and the windows it needs survive: two of them.
+            let fits = |l: usize| {
+                if l <= 8 {
+                    w4.is_some() && l >= 4
+                } else {
+                    w8.is_some() && l <= 16
+                }
+            };
+            if (p + 1..=2 * p).all(fits) {
+                let (w4, w8) = (w4.map(f32s).unwrap_or(&[]), w8.map(f32s).unwrap_or(&[]));
+                // SAFETY: the CPU has AVX-512F (checked above).
+                unsafe { avx512::from_windows(rows, w, p, w4, w8, R::EXACT) };
+                return;
             }
-            return;
+            if w >= 16 && 2 * p <= 16 {
+                // SAFETY: the CPU has AVX-512F (checked above).
+                unsafe { avx512::redo(rows, f32s(src), w, p, R::EXACT) };
+                return;
+            }
         }
     }
     scalar::<T, R>(rows, src, w, p);
@@ -149,6 +181,103 @@ mod avx512 {
                 }
                 let s = shift_up(s, p);
                 _mm512_mask_storeu_ps(o.as_mut_ptr().add(at), right_mask, s);
+            }
+        }
+    }
+
+    /// One end window from two windows of `a` candidates: `keep(m, v)` lane by lane, each
+    /// operand a broadcast element or a masked load of consecutive ones (lanes outside `lanes`
+    /// are not read and not meaningful).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn pair(
+        m: *const f32,
+        m_wide: bool,
+        v: *const f32,
+        lanes: __mmask16,
+        exact: bool,
+    ) -> __m512 {
+        let load = |at: *const f32, wide: bool| {
+            if wide {
+                _mm512_maskz_loadu_ps(lanes, at)
+            } else {
+                _mm512_set1_ps(*at)
+            }
+        };
+        keep(load(m, m_wide), load(v, !m_wide), exact)
+    }
+
+    /// See [`super::redo`]: each end window of length `l` (4 ..= 16) as two overlapping windows
+    /// of `a = 4` (`l ≤ 8`) or `a = 8` candidates from the row pass's own windows (`w4`, `w8`,
+    /// indexed by start in the flat plane): from the left `keep(W[rs], W[rs + l − a])`, from
+    /// the right `keep(W[re − l], W[re − a])`, lane x the row's x-th end position.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn from_windows(
+        rows: &mut [f32],
+        w: usize,
+        p: usize,
+        w4: &[f32],
+        w8: &[f32],
+        exact: bool,
+    ) {
+        assert!((3..=8).contains(&p) && w > 2 * p && rows.len().is_multiple_of(w));
+        let all: __mmask16 = (1 << p) - 1;
+        // Left, lane x: l = x + p + 1, from the windows of 4 while l ≤ 8.
+        let left4: __mmask16 = all & ((1u32 << (8 - p).min(16)) - 1) as u16;
+        // Right, lane x: l = 2p − x, from the windows of 4 from x ≥ 2p − 8.
+        let right4: __mmask16 = all & !((1u32 << (2 * p).saturating_sub(8)) - 1) as u16;
+        // The last windows read start at n − 4 and n − 8.
+        let n = rows.len();
+        assert!(left4 == 0 || w4.len() + 4 > n);
+        assert!(left4 == all || w8.len() + 8 > n);
+        for (y, o) in rows.chunks_exact_mut(w).enumerate() {
+            let (rs, re) = (y * w, y * w + w);
+            // SAFETY: each window read lies inside the plane's windows (start ≥ 0, end ≤ the
+            // plane's end), masked lanes are not read, and the stores write `p` lanes at the
+            // row's two ends.
+            unsafe {
+                let (b4, b8) = (w4.as_ptr(), w8.as_ptr());
+                let mut l = _mm512_set1_ps(f32::NEG_INFINITY);
+                let mut r = l;
+                if left4 != 0 {
+                    let v4 = pair(
+                        b4.add(rs),
+                        false,
+                        b4.wrapping_add(rs + p + 1).wrapping_sub(4),
+                        left4,
+                        exact,
+                    );
+                    l = _mm512_mask_blend_ps(left4, l, v4);
+                    let r4 = pair(
+                        b4.wrapping_add(re).wrapping_sub(2 * p),
+                        true,
+                        b4.add(re - 4),
+                        right4,
+                        exact,
+                    );
+                    r = _mm512_mask_blend_ps(right4, r, r4);
+                }
+                if left4 != all {
+                    let (lanes, rlanes) = (all & !left4, all & !right4);
+                    let v8 = pair(
+                        b8.add(rs),
+                        false,
+                        b8.wrapping_add(rs + p + 1).wrapping_sub(8),
+                        lanes,
+                        exact,
+                    );
+                    l = _mm512_mask_blend_ps(lanes, l, v8);
+                    let r8 = pair(
+                        b8.wrapping_add(re).wrapping_sub(2 * p),
+                        true,
+                        b8.add(re - 8),
+                        rlanes,
+                        exact,
+                    );
+                    r = _mm512_mask_blend_ps(rlanes, r, r8);
+                }
+                _mm512_mask_storeu_ps(o.as_mut_ptr(), all, l);
+                _mm512_mask_storeu_ps(o.as_mut_ptr().add(w - p), all, r);
             }
         }
     }

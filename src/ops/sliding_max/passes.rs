@@ -159,6 +159,27 @@ pub(super) fn window_max<T: Lane, R: Rule<T>>(
     }
 }
 
+/// After [`window_max`] of `n` outputs for `k > 5`, the power-of-two windows it left in its
+/// buffers: `(windows of 4, windows of 8)`, element `j` the window of `src[j + i·step]`,
+/// where they survive (the windows of 16 overwrite those of 4, the windows of 32 those of 8).
+pub(super) fn ladder<'a, T: Lane>(
+    t1: &'a mut Vec<T>,
+    t2: &'a mut Vec<T>,
+    n: usize,
+    k: usize,
+    step: usize,
+) -> (Option<&'a [T]>, Option<&'a [T]>) {
+    if k <= 5 {
+        return (None, None);
+    }
+    // The same lengths as in `window_max`, so `grown` hands back the same aligned slices.
+    let most = n + (k - 4) * step;
+    let (w4, w8) = (grown(t1, most), grown(t2, most));
+    let w4 = (k < 16).then_some(&w4[..]);
+    let w8 = (8..32).contains(&k).then(|| &w8[..n + (k - 8) * step]);
+    (w4, w8)
+}
+
 /// Whether `src` holds a NaN: one `or` reduction over the whole slice, which the compiler
 /// vectorises with a single final reduction (flags per lane of a chunk it vectorised across
 /// chunks, with gathers).
