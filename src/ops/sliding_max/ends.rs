@@ -47,7 +47,8 @@ pub(super) fn redo<T: Lane, R: Rule<T>>(
             let rows = unsafe {
                 std::slice::from_raw_parts_mut(rows.as_mut_ptr().cast::<f32>(), rows.len())
             };
-            // Every end window is 4 to 16 long and the windows it needs survive: two of them.
+            // Each end window (p + 1 to 2p long) as two windows of 4 (up to 8 long) or of 8 (up
+            // to 16), where the row pass left those.
             let fits = |l: usize| {
                 if l <= 8 {
                     w4.is_some() && l >= 4
