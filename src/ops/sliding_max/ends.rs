@@ -208,6 +208,33 @@ mod avx512 {
         keep(load(m, m_wide), load(v, !m_wide), exact)
     }
 
+    /// The lanes `(left, right)` of a row's two ends (`rs .. re`) that windows of `a`
+    /// candidates at `at` serve, blended into `(l, r)`: from the left, lane x (length
+    /// `x + p + 1`) is `keep(W[rs], W[rs + length − a])`; from the right, lane x (length
+    /// `2p − x`) is `keep(W[re − length], W[re − a])`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn ends(
+        at: *const f32,
+        a: usize,
+        rs: usize,
+        re: usize,
+        p: usize,
+        (left, right): (__mmask16, __mmask16),
+        (l, r): (__m512, __m512),
+        exact: bool,
+    ) -> (__m512, __m512) {
+        let from = at.wrapping_add(rs + p + 1).wrapping_sub(a);
+        let v = pair(at.add(rs), false, from, left, exact);
+        let from = at.wrapping_add(re).wrapping_sub(2 * p);
+        let u = pair(from, true, at.add(re - a), right, exact);
+        (
+            _mm512_mask_blend_ps(left, l, v),
+            _mm512_mask_blend_ps(right, r, u),
+        )
+    }
+
     /// See [`super::redo`]: each end window of length `l` (4 ..= 16) as two overlapping windows
     /// of `a = 4` (`l ≤ 8`) or `a = 8` candidates from the row pass's own windows (`w4`, `w8`,
     /// indexed by start in the flat plane): from the left `keep(W[rs], W[rs + l − a])`, from
@@ -234,48 +261,18 @@ mod avx512 {
         for (y, o) in rows.chunks_exact_mut(w).enumerate() {
             let (rs, re) = (y * w, y * w + w);
             // SAFETY: each window read lies inside the plane's windows (start ≥ 0, end ≤ the
-            // plane's end), masked lanes are not read, and the stores write `p` lanes at the
-            // row's two ends.
+            // plane's end), masked lanes are not read, a set of windows that serves no lane
+            // (perhaps absent) is not touched, and the stores write `p` lanes at the row's two
+            // ends.
             unsafe {
-                let (b4, b8) = (w4.as_ptr(), w8.as_ptr());
-                let mut l = _mm512_set1_ps(f32::NEG_INFINITY);
-                let mut r = l;
+                let inf = _mm512_set1_ps(f32::NEG_INFINITY);
+                let (mut l, mut r) = (inf, inf);
                 if left4 != 0 {
-                    let v4 = pair(
-                        b4.add(rs),
-                        false,
-                        b4.wrapping_add(rs + p + 1).wrapping_sub(4),
-                        left4,
-                        exact,
-                    );
-                    l = _mm512_mask_blend_ps(left4, l, v4);
-                    let r4 = pair(
-                        b4.wrapping_add(re).wrapping_sub(2 * p),
-                        true,
-                        b4.add(re - 4),
-                        right4,
-                        exact,
-                    );
-                    r = _mm512_mask_blend_ps(right4, r, r4);
+                    (l, r) = ends(w4.as_ptr(), 4, rs, re, p, (left4, right4), (l, r), exact);
                 }
                 if left4 != all {
-                    let (lanes, rlanes) = (all & !left4, all & !right4);
-                    let v8 = pair(
-                        b8.add(rs),
-                        false,
-                        b8.wrapping_add(rs + p + 1).wrapping_sub(8),
-                        lanes,
-                        exact,
-                    );
-                    l = _mm512_mask_blend_ps(lanes, l, v8);
-                    let r8 = pair(
-                        b8.wrapping_add(re).wrapping_sub(2 * p),
-                        true,
-                        b8.add(re - 8),
-                        rlanes,
-                        exact,
-                    );
-                    r = _mm512_mask_blend_ps(rlanes, r, r8);
+                    let lanes = (all & !left4, all & !right4);
+                    (l, r) = ends(w8.as_ptr(), 8, rs, re, p, lanes, (l, r), exact);
                 }
                 _mm512_mask_storeu_ps(o.as_mut_ptr(), all, l);
                 _mm512_mask_storeu_ps(o.as_mut_ptr().add(w - p), all, r);
