@@ -47,6 +47,7 @@ pub mod port;
 pub mod reference;
 pub mod runtime;
 pub mod tensor;
+pub mod text;
 
 pub use error::{Error, Result};
 pub use model::{ConfigSource, Model};

@@ -2,21 +2,16 @@
 //! class names, paths) can hold ESC, OSC, BEL, CR, C1 controls or bidi overrides that would
 //! drive the terminal or forge a `WARNING:` line. Text is escaped (`\x1b`, `\u{202e}`) and
 //! each line is cut to a sane length; JSON gets the same characters as `\u00XX` escapes, so it
-//! stays valid and equal in value.
+//! stays valid and equal in value. Names put into a line are escaped there too, line breaks
+//! included (`sppnet::text::field`, `sppnet::text::path`), so a name cannot forge a line; this
+//! module is the last line of defence for the rest.
 
 use std::io::Write;
 
+use sppnet::text::unsafe_char;
+
 /// The longest line printed; the rest is replaced by a count.
 pub const MAX_LINE: usize = 2000;
-
-/// Characters that must not reach a terminal raw: C0 controls (but tab and newline), DEL, C1
-/// controls, and the Unicode bidi and line-breaking controls.
-fn unsafe_char(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}')
-        || ('\u{202a}'..='\u{202e}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c)
-}
 
 /// `s` with unsafe characters escaped (`\x1b`, `\u{9b}`) and every line cut to [`MAX_LINE`]
 /// characters.
@@ -30,12 +25,7 @@ pub fn safe_text(s: &str) -> String {
         let mut chars = line.chars();
         for c in chars.by_ref() {
             if unsafe_char(c) {
-                let code = c as u32;
-                if code < 0x100 {
-                    out += &format!("\\x{code:02x}");
-                } else {
-                    out += &format!("\\u{{{code:x}}}");
-                }
+                sppnet::text::escape_char(c, &mut out);
             } else {
                 out.push(c);
             }

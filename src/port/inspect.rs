@@ -13,6 +13,7 @@ use super::torch::pickle_error;
 use crate::error::{Error, Result};
 use crate::io::{open_regular, read_at, read_header};
 use crate::modules::REGISTRY;
+use crate::text::field;
 
 /// The globals of `p` that `torch.load(weights_only=False)` would import or call beyond
 /// PyTorch's allow-list and plain module classes ([`torch_pickle::safety`]); the registry's
@@ -146,19 +147,25 @@ pub fn inspect(path: &Path) -> Result<Json> {
     Ok(Json::Object(obj))
 }
 
-/// The JSON of [`inspect`] as indented text.
+/// A JSON string as one field of one line ([`crate::text::field`]); other values empty.
+fn text(v: &Json) -> String {
+    field(v.as_str().unwrap_or("")).into_owned()
+}
+
+/// The JSON of [`inspect`] as indented text: one line per fact, every name from the file escaped so that it stays one
+/// field of its line (a newline in a tensor name cannot forge a `WARNING:` line).
 pub fn render(j: &Json) -> String {
     let mut out = String::new();
     if let Some(f) = j["format"].as_str() {
-        out += &format!("format: {f}\n");
+        out += &format!("format: {}\n", field(f));
     }
     if let Some(m) = j["metadata"].as_object() {
         for (k, v) in m {
-            out += &format!("metadata {k}: {}\n", v.as_str().unwrap_or(""));
+            out += &format!("metadata {}: {}\n", field(k), text(v));
         }
     }
     if let Some(d) = j["dangerous_globals"].as_array().filter(|d| !d.is_empty()) {
-        let names: Vec<&str> = d.iter().filter_map(Json::as_str).collect();
+        let names: Vec<String> = d.iter().map(text).collect();
         out += &format!(
             "WARNING: references {} globals outside PyTorch's weights_only allow-list: {}; torch.load(weights_only=False) would import or call them (code can run); sppnet read them as inert data and ran nothing\n",
             names.len(),
@@ -167,15 +174,15 @@ pub fn render(j: &Json) -> String {
     }
     if let Some(e) = j["entries"].as_object() {
         for (k, v) in e {
-            out += &format!("{k}: {}\n", v.as_str().unwrap_or(""));
+            out += &format!("{}: {}\n", field(k), text(v));
         }
     }
     fn tensors(out: &mut String, t: &Json, indent: &str) {
         for t in t.as_array().into_iter().flatten() {
             *out += &format!(
                 "{indent}{} {} {}\n",
-                t["name"].as_str().unwrap_or(""),
-                t["dtype"].as_str().unwrap_or(""),
+                text(&t["name"]),
+                text(&t["dtype"]),
                 t["shape"]
             );
         }
@@ -185,12 +192,12 @@ pub fn render(j: &Json) -> String {
             .as_object()
             .into_iter()
             .flatten()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+            .map(|(k, v)| format!("{}={}", field(k), text(v)))
             .collect();
         *out += &format!(
             "{indent}{} ({}) {}\n",
-            m["name"].as_str().unwrap_or(""),
-            m["class"].as_str().unwrap_or(""),
+            text(&m["name"]),
+            text(&m["class"]),
             attrs.join(" ")
         );
         tensors(out, &m["tensors"], &format!("{indent}  · "));
@@ -202,7 +209,7 @@ pub fn render(j: &Json) -> String {
         module(&mut out, &j["module"], "");
     }
     for (k, m) in j["modules"].as_object().into_iter().flatten() {
-        out += &format!("[{k}]\n");
+        out += &format!("[{}]\n", field(k));
         if m["class"].is_string() {
             module(&mut out, m, "  ");
         } else {

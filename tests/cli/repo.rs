@@ -9,7 +9,9 @@ use crate::common;
 
 /// docs/ARCHITECTURE.md's layers: a module may use modules of its own layer or above.
 const LAYERS: [&[&str]; 7] = [
-    &["error", "tensor", "compare", "runtime", "cuda", "io"],
+    &[
+        "error", "tensor", "compare", "runtime", "cuda", "io", "text",
+    ],
     &["ops", "nn", "images"],
     &["modules"],
     &["model"],
