@@ -132,8 +132,14 @@ pub trait Block: Module + Sized + 'static {
     }
 }
 
-/// The largest channel count, width or class count a config may ask for (2²⁰).
-pub const MAX_WIDTH: i64 = 1 << 20;
+/// The largest channel count or width a config may ask for (2¹⁶; real models stay under
+/// 2¹³): with it, one layer's activations at a probe size stay bounded before anything runs.
+pub const MAX_WIDTH: i64 = 1 << 16;
+/// The most classes (and class names) a model may have (2¹⁶; LVIS has 1 203, ImageNet-21k
+/// 21 841).
+pub const MAX_CLASSES: i64 = 1 << 16;
+/// The largest stride a model may declare (real detectors: 8 to 64; P7 heads 128).
+pub const MAX_STRIDE: f64 = 1024.0;
 /// The largest kernel, stride, dilation, padding, level, pool or repeat count (1024).
 pub const MAX_SMALL: i64 = 1024;
 
@@ -146,6 +152,18 @@ pub fn within(class: &str, field: &str, value: i64, lo: i64, hi: i64) -> Result<
     Err(Error::Config(format!(
         "{class} {field} must be in {lo}..={hi}, got {value}"
     )))
+}
+
+/// Refuse strides that are not 1 to 64 finite numbers in `1..=MAX_STRIDE`, naming the class.
+pub fn check_strides(class: &str, strides: &[f64]) -> Result<()> {
+    let ok = |s: f64| s.is_finite() && (1.0..=MAX_STRIDE).contains(&s);
+    if strides.is_empty() || strides.len() > 64 || !strides.iter().all(|&s| ok(s)) {
+        let shown: Vec<f64> = strides.iter().take(8).copied().collect();
+        return Err(Error::Config(format!(
+            "{class} strides {shown:?} must be 1 to 64 numbers in 1..={MAX_STRIDE}"
+        )));
+    }
+    Ok(())
 }
 
 /// Declares each class's file and type, and lists them in [`REGISTRY`].

@@ -106,6 +106,18 @@ impl<'p> Pickled<'p> {
         (self.reader?)(t)
     }
 
+    /// How many items a dict, list or tuple attribute holds (checked before reading them).
+    pub fn count(&self, name: &str) -> Option<usize> {
+        let v = self.attr(name)?;
+        if let Some(d) = self.pickle.dict(v) {
+            return Some(d.len());
+        }
+        match self.pickle.node_of(v)? {
+            Node::List(items) | Node::Tuple(items) => Some(items.len()),
+            _ => None,
+        }
+    }
+
     /// The items of a list or tuple attribute, as JSON-like values (ints, floats, strings).
     pub fn list(&self, name: &str) -> Option<Vec<&'p Value>> {
         match self.pickle.node_of(self.attr(name)?)? {

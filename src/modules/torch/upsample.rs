@@ -6,10 +6,16 @@ use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
 use crate::error::{Error, Result};
-use crate::modules::{Block, Module, Notes, Pickled, MAX_SMALL};
+use crate::modules::{Block, Module, Notes, Pickled};
 use crate::nn::Scope;
 use crate::tensor::check_nchw;
 use crate::modules::Args;
+
+/// The largest scale factor (ultralytics' yamls use 2): one upsampling multiplies the
+/// activations by at most 256, so a probe run stays bounded.
+pub const MAX_SCALE: f64 = 16.0;
+/// The largest fixed output side.
+pub const MAX_SIZE: i64 = 16_384;
 
 /// `nn.Upsample(size=None, scale_factor=None, mode='nearest')`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,12 +79,12 @@ impl Block for Upsample {
             )));
         }
         match (&c.size, c.scale_factor) {
-            (Some(size), _) if size.len() != 2 || size.iter().any(|&v| !(1..=1 << 16).contains(&v)) => {
-                Err(Error::Config(format!("Upsample size must be [H, W] within 1..=65536, got {size:?}")))
+            (Some(size), _) if size.len() != 2 || size.iter().any(|&v| !(1..=MAX_SIZE).contains(&v)) => {
+                Err(Error::Config(format!("Upsample size must be [H, W] within 1..={MAX_SIZE}, got {size:?}")))
             }
-            (None, Some(s)) if !(s.is_finite() && s > 0.0 && s <= MAX_SMALL as f64) => Err(
-                Error::Config(format!("Upsample scale_factor must be in (0, {MAX_SMALL}], got {s}")),
-            ),
+            (None, Some(s)) if !(s.is_finite() && s > 0.0 && s <= MAX_SCALE) => Err(Error::Config(format!(
+                "Upsample scale_factor must be in (0, {MAX_SCALE}], got {s}"
+            ))),
             (None, None) => Err(Error::Config("Upsample needs a size or a scale_factor".into())),
             _ => Ok(Self { config: c.clone() }),
         }

@@ -12,7 +12,7 @@ use super::head_ops::{dist2bbox, make_anchors, topk};
 use crate::error::{Error, Result};
 use crate::modules::child::{build_list, fused_list, list_fusable};
 use crate::modules::composite::attr_or;
-use crate::modules::{within, Block, Child, Fuse, Module, Notes, Pickled, MAX_WIDTH};
+use crate::modules::{check_strides, within, Block, Child, Fuse, Module, Notes, Pickled, MAX_CLASSES, MAX_WIDTH};
 use crate::nn::Scope;
 use crate::modules::args::{args, no_kw};
 use crate::modules::conv_opts::{conv, seq};
@@ -186,12 +186,10 @@ impl Block for Detect {
     const CLASSES: &'static [&'static str] = &["ultralytics.nn.modules.head.Detect"];
 
     fn new(s: &Scope, c: &DetectConfig) -> Result<Self> {
-        within("Detect", "nc", c.nc, 1, MAX_WIDTH)?;
+        within("Detect", "nc", c.nc, 1, MAX_CLASSES)?;
         within("Detect", "reg_max", c.reg_max, 1, 1024)?;
         within("Detect", "max_det", c.max_det, 1, MAX_WIDTH)?;
-        if c.stride.is_empty() || c.stride.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-            return Err(Error::Config(format!("Detect strides {:?} must be positive", c.stride)));
-        }
+        check_strides("Detect", &c.stride)?;
         let end2end = c.is_end2end();
         let names = match end2end {
             true => ["one2one_cv2", "one2one_cv3"],

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tch::Tensor;
 
 use crate::error::{Error, Result};
-use crate::modules::{Block, Child, Flow, Fuse, Module, Notes, Pickled};
+use crate::modules::{check_strides, within, Block, Child, Flow, Fuse, Module, Notes, Pickled, MAX_CLASSES};
 use crate::nn::Scope;
 
 /// Where a layer reads from (upstream's `f`): `-1` the previous layer, `j < -1` the layer
@@ -96,6 +96,48 @@ impl DetectionModel {
         Ok(self.walk(x, train, true)?.1.into_iter().flatten().collect())
     }
 
+    /// The most tensor elements held at once between layers while running `x` (the outputs
+    /// kept for later layers, plus the current layer's input and output): what an input of
+    /// this size takes in activations, within-layer temporaries aside. Stops with
+    /// [`Error::MemoryLimit`] as soon as that passes `budget` elements, so a probe of a
+    /// model that explodes (huge upsampling, huge widths) stops one layer after the limit.
+    pub fn peak_elements(&self, x: &Tensor, budget: u64) -> Result<u64> {
+        let mut saved: Vec<Option<Flow>> = Vec::with_capacity(self.layers.len());
+        let mut cur = Flow::One(x.shallow_clone());
+        let (mut held, mut peak) = (0u64, flow_numel(&cur));
+        for (idx, (layer, from)) in self.layers.iter().zip(&self.from).enumerate() {
+            let pick = |saved: &[Option<Flow>], j: i64| -> Result<Flow> {
+                let k = DetectionModelConfig::source(idx, j)?;
+                saved.get(k).and_then(Option::as_ref).map(Flow::share).ok_or_else(|| {
+                    Error::Config(format!("layer {idx} reads layer {k}, which is not saved"))
+                })
+            };
+            let input = match from {
+                From::One(-1) => cur.share(),
+                From::One(j) => pick(&saved, *j)?,
+                From::Many(js) => Flow::List(
+                    js.iter()
+                        .map(|&j| if j == -1 { Ok(cur.share()) } else { pick(&saved, j) })
+                        .collect::<Result<_>>()?,
+                ),
+            };
+            let before = flow_numel(&cur);
+            cur = layer.forward_flow(&input, false)?;
+            let now = held.saturating_add(before).saturating_add(flow_numel(&cur));
+            peak = peak.max(now);
+            if peak > budget {
+                return Err(Error::MemoryLimit(format!(
+                    "layer {idx} holds {peak} activation elements, more than the {budget} allowed"
+                )));
+            }
+            if self.save[idx] {
+                held = held.saturating_add(flow_numel(&cur));
+            }
+            saved.push(self.save[idx].then(|| cur.share()));
+        }
+        Ok(peak)
+    }
+
     /// The last output, and the outputs kept (all of them with `keep_all`).
     fn walk(&self, x: &Tensor, train: bool, keep_all: bool) -> Result<(Flow, Vec<Option<Flow>>)> {
         let mut saved: Vec<Option<Flow>> = Vec::with_capacity(self.layers.len());
@@ -157,6 +199,14 @@ impl Block for DetectionModel {
     fn new(s: &Scope, c: &DetectionModelConfig) -> Result<Self> {
         if c.layers.is_empty() || c.layers.len() > 4096 {
             return Err(Error::Config(format!("a model needs 1 to 4096 layers, got {}", c.layers.len())));
+        }
+        check_strides("DetectionModel", &c.stride)?;
+        within("DetectionModel", "nc", c.nc, 1, MAX_CLASSES)?;
+        if c.names.len() as i64 > MAX_CLASSES {
+            return Err(Error::Config(format!(
+                "DetectionModel has {} class names, more than {MAX_CLASSES}",
+                c.names.len()
+            )));
         }
         let save: Vec<bool> = (0..c.layers.len() as i64).map(|i| c.save.contains(&i)).collect();
         for (idx, layer) in c.layers.iter().enumerate() {
@@ -233,7 +283,7 @@ impl Block for DetectionModel {
                 .int("nc")
                 .or_else(|| head.as_ref().map(|h| h.nc))
                 .ok_or_else(|| Error::Config("DetectionModel has no `nc`".into()))?,
-            names: names(m, notes),
+            names: names(m, notes)?,
             yaml: m.json("yaml", 100_000),
             layers,
         })
@@ -249,21 +299,36 @@ impl Block for DetectionModel {
     }
 }
 
+/// The elements of every tensor of `f`.
+fn flow_numel(f: &Flow) -> u64 {
+    match f {
+        Flow::One(t) => t.numel() as u64,
+        Flow::Tuple(ts) => ts.iter().map(|t| t.numel() as u64).sum(),
+        Flow::List(fs) => fs.iter().map(flow_numel).sum(),
+    }
+}
+
 /// `names` as a dict `{index: name}` (or an old list of names).
-fn names(m: &Pickled<'_>, notes: &mut Notes) -> BTreeMap<i64, String> {
+fn names(m: &Pickled<'_>, notes: &mut Notes) -> Result<BTreeMap<i64, String>> {
+    let n = m.count("names").unwrap_or(0);
+    if n as i64 > MAX_CLASSES {
+        return Err(Error::Config(format!(
+            "DetectionModel has {n} class names, more than {MAX_CLASSES}"
+        )));
+    }
     if let Some(pairs) = m.str_dict("names") {
-        return pairs
+        return Ok(pairs
             .into_iter()
             .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
-            .collect();
+            .collect());
     }
     if let Some(Value::Array(items)) = m.json("names", 100_000) {
-        return items
+        return Ok(items
             .into_iter()
             .enumerate()
             .map(|(i, v)| (i as i64, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
-            .collect();
+            .collect());
     }
     notes.push("DetectionModel has no `names`: classes are numbered".into());
-    BTreeMap::new()
+    Ok(BTreeMap::new())
 }

@@ -23,6 +23,14 @@ use crate::nn::Scope;
 use row::{read_row, sources};
 use settings::{field, Settings};
 
+/// The most blocks a yaml's rows may add up to, repeats scaled by the depth included
+/// (ultralytics' largest detectors have under 100).
+pub const MAX_BLOCKS: i64 = 4096;
+
+/// The most activation elements the stride measurement at 256×256 may hold (512 MiB of f32);
+/// probes at smaller sizes check this first, so a yaml that would explode is refused early.
+const MEASURE_BUDGET: u64 = 128 << 20;
+
 /// What `DetectionModel(cfg, ch=3, nc=None)` takes besides the yaml, and the scale that
 /// `yaml_model_load` reads from the file name (`yolov8s.yaml` → `s`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -109,10 +117,16 @@ pub fn parse_model(
     }
     let (mut layers, mut save, mut missing) = (Vec::new(), Vec::new(), Vec::new());
     let mut ch: Vec<Value> = vec![set.ch_in.into()];
-    let mut legacy = true;
+    let (mut legacy, mut blocks) = (true, 0);
     for (i, row) in rows.iter().enumerate() {
         let bad = |what: &str| Error::Config(format!("model yaml layer {i}: {what}"));
         let r = read_row(i, row, &set, &ch, &mut legacy, notes)?;
+        blocks += r.repeats;
+        if blocks > MAX_BLOCKS {
+            return Err(bad(&format!(
+                "the yaml's repeats add up to more than {MAX_BLOCKS} blocks"
+            )));
+        }
         let name = r.name.as_str();
         if i == 0 {
             ch.clear();
@@ -219,6 +233,23 @@ fn measure_strides(c: &mut DetectionModelConfig, ch_in: i64) -> Result<()> {
     let strides = tch::no_grad(|| -> Result<Vec<f64>> {
         let vs = nn::VarStore::new(Device::Cpu);
         let model = DetectionModel::new(&Scope::shapes_only(vs.root()), &body)?;
+        // Smaller probes first (the first that runs): the activations at 256 are at most
+        // (256 / s)² times the probe's, checked before the full-size run.
+        for s in [32, 64, 128] {
+            let scale = ((S / s) * (S / s)) as u64;
+            let x = Tensor::f_zeros([1, ch_in, s, s], (Kind::Float, Device::Cpu))?;
+            match model.peak_elements(&x, MEASURE_BUDGET / scale) {
+                Ok(_) => break,
+                Err(Error::MemoryLimit(_)) => {
+                    return Err(Error::Config(format!(
+                        "the model yaml's activations at {s}×{s} already pass {} elements: \
+                         too large to measure its strides at {S}×{S}",
+                        MEASURE_BUDGET / scale
+                    )))
+                }
+                Err(_) => continue, // that size does not fit the model's strides
+            }
+        }
         let outs = model.outputs(
             &Tensor::f_zeros([1, ch_in, S, S], (Kind::Float, Device::Cpu))?,
             false,

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::settings::Settings;
 use crate::error::{Error, Result};
 use crate::modules::detection_model::From;
-use crate::modules::{Notes, MAX_SMALL};
+use crate::modules::{Notes, MAX_SMALL, MAX_WIDTH};
 
 /// Classes whose first argument is their output channels, scaled by the width
 /// (`parse_model`'s `base_modules`).
@@ -76,11 +76,6 @@ const HEADS: &[&str] = &[
     "YOLOEDetect",
 ];
 
-/// `make_divisible(x, 8)`: `ceil(x / 8) * 8`.
-fn make_divisible(x: f64) -> i64 {
-    ((x / 8.0).ceil() * 8.0) as i64
-}
-
 /// The model-wide values a yaml's arguments may name (`nc`, `reg_max`, …): `parse_model`
 /// evaluates strings among its locals, then as Python literals.
 fn resolve(a: &Value, locals: &Map<String, Value>) -> Value {
@@ -128,6 +123,8 @@ pub(super) struct Row {
     pub kw: Map<String, Value>,
     /// How many copies make the layer (an `nn.Sequential` when more than one).
     pub reps: i64,
+    /// The row's `number` scaled by the depth (`reps`, or what a repeat class takes).
+    pub repeats: i64,
     /// Its output channels (`null` for a head; a list for CBLinear).
     pub c2: Value,
 }
@@ -178,7 +175,14 @@ pub(super) fn read_row(
         _ => return Err(bad("`args` must be a list")),
     };
     let n = if n > 1 {
-        ((n as f64 * set.depth).round_ties_even() as i64).max(1)
+        let scaled = (n as f64 * set.depth).round_ties_even().max(1.0);
+        if scaled > MAX_SMALL as f64 {
+            return Err(bad(&format!(
+                "`number` {n} × depth {} is {scaled} repeats, more than {MAX_SMALL}",
+                set.depth
+            )));
+        }
+        scaled as i64
     } else {
         n
     };
@@ -192,11 +196,19 @@ pub(super) fn read_row(
         let c2 = args
             .first()
             .and_then(Value::as_f64)
-            .ok_or_else(|| bad("the first argument must be the output channels"))?;
+            .filter(|c| c.is_finite() && *c > 0.0)
+            .ok_or_else(|| {
+                bad("the first argument must be the output channels (a number above 0)")
+            })?;
         let c2 = match name {
-            "Classify" => c2 as i64,
-            _ => make_divisible(c2.min(set.max_channels) * set.width),
+            "Classify" => c2,
+            // make_divisible(min(c2, max_channels) * width, 8)
+            _ => ((c2.min(set.max_channels) * set.width) / 8.0).ceil() * 8.0,
         };
+        if c2 > MAX_WIDTH as f64 {
+            return Err(bad(&format!("{c2} output channels, more than {MAX_WIDTH}")));
+        }
+        let c2 = c2 as i64;
         args.splice(0..1, [c1.into(), c2.into()]);
         if REPEAT.contains(&name) {
             args.insert(2, n.into());
@@ -250,6 +262,7 @@ pub(super) fn read_row(
         args,
         kw,
         reps,
+        repeats: n,
         c2,
     })
 }

@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 use crate::modules::{within, Notes, MAX_WIDTH};
 use crate::nn::Act;
 
+/// The largest depth or width multiple a scale may have (ultralytics' largest: 1.33).
+pub(super) const MAX_MULTIPLE: f64 = 16.0;
+
 /// What every row of a yaml is built with.
 #[derive(Debug, Clone)]
 pub(super) struct Settings {
@@ -103,6 +106,17 @@ impl Settings {
             let (name, [dm, wm, mc]) = scaled(scales, scale, notes)?;
             (depth, width, max_channels) = (dm, wm, mc);
             scale = Some(name);
+        }
+        let sane = |v: f64| v.is_finite() && v > 0.0 && v <= MAX_MULTIPLE;
+        if !(sane(depth) && sane(width)) {
+            return Err(Error::Config(format!(
+                "model yaml depth {depth} and width {width} must be in (0, {MAX_MULTIPLE}]"
+            )));
+        }
+        if max_channels.is_nan() || max_channels <= 0.0 {
+            return Err(Error::Config(format!(
+                "model yaml max_channels {max_channels} must be above 0"
+            )));
         }
         if let Some(s) = &scale {
             d.insert("scale".into(), s.clone().into());
