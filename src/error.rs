@@ -136,6 +136,19 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// An output would replace one of the run's inputs (never done, even when overwriting).
+    #[error("writing {} would replace the input {}: an output never replaces an input, even when overwriting", .output.display(), .input.display())]
+    WouldReplaceInput {
+        /// The output path.
+        output: PathBuf,
+        /// The input it leads to.
+        input: PathBuf,
+    },
+
+    /// An estimated size is over a limit the caller can raise.
+    #[error("{0}")]
+    MemoryLimit(String),
+
     /// An output file exists and overwriting was not asked for.
     #[error("{} already exists", .0.display())]
     OutputExists(PathBuf),

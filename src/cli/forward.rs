@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use sppnet::io::{read_safetensors, refuse_existing};
+use sppnet::io::{read_safetensors, refuse_existing, Protected};
 use sppnet::runtime::{configure_threads, parse_device};
 use sppnet::tensor::{check_finite, check_nchw};
 use sppnet::{ConfigSource, Model, Rule};
@@ -47,6 +47,7 @@ pub struct ForwardArgs {
 /// Run `sppnet forward`.
 pub fn run(args: ForwardArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     configure_threads(threads)?;
+    Protected::of([args.weights.as_path(), args.input.as_path()]).check(&args.output)?;
     refuse_existing(&args.output, args.force)?;
     let device = parse_device(&args.device)?;
     let mut loader = Model::loader(&args.weights).device(device);

@@ -9,7 +9,7 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::{json, Value};
 use sppnet::images::{buckets, image_size, load_image, top_k, Normalize, DEFAULT_MAX_PIXELS};
-use sppnet::io::{refuse_existing, write_safetensors};
+use sppnet::io::{refuse_existing, write_safetensors, Protected};
 use sppnet::runtime::{configure_threads, parse_device};
 use sppnet::{Model, Rule};
 use tch::{Device, Kind, Tensor};
@@ -83,6 +83,8 @@ fn run_batch(model: &Model, x: &Tensor, features: bool) -> sppnet::Result<Tensor
 pub fn run(args: InferArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     configure_threads(threads)?;
     if let Some(out) = &args.output {
+        let read = args.inputs.iter().chain([&args.weights]);
+        Protected::of(read.map(PathBuf::as_path)).check(out)?;
         refuse_existing(out, args.force)?;
     }
     let (Ok(mean), Ok(std)) = (
@@ -194,7 +196,7 @@ fn report(
         let r = r.unwrap_or_else(|| Err("not processed".into()));
         let mut obj = serde_json::Map::new();
         obj.insert("index".into(), json!(i));
-        obj.insert("path".into(), json!(path.display().to_string()));
+        super::insert_path(&mut obj, path);
         obj.insert("ok".into(), json!(r.is_ok()));
         match r {
             Ok(o) => {
@@ -221,7 +223,7 @@ fn report(
                     obj.insert("output_shape".into(), json!(o.tensor.size()));
                     format!("output {:?}", o.tensor.size())
                 };
-                text += &format!("{}: {human}\n", path.display());
+                text += &format!("{}: {human}\n", sppnet::text::path(path));
                 saved.push((i.to_string(), o.tensor));
             }
             Err(e) => {

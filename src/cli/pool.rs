@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::{Args, ValueEnum};
-use sppnet::io::{read_safetensors, refuse_existing};
+use sppnet::io::{read_safetensors, refuse_existing, Protected};
 use sppnet::ops::pool2d::{AvgPoolOptions, MaxPoolOptions};
 use sppnet::ops::roi_spp::RoiMapping;
 use sppnet::ops::PoolOp;
@@ -233,6 +233,7 @@ fn op(a: &PoolArgs) -> anyhow::Result<PoolOp> {
 pub fn run(args: PoolArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     configure_threads(threads)?;
     let op = op(&args)?;
+    Protected::of([args.input.as_path()]).check(&args.output)?;
     refuse_existing(&args.output, args.force)?;
     let device = parse_device(&args.device)?;
     let file = read_safetensors(&args.input)?;

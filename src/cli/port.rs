@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use sppnet::io::refuse_existing;
+use sppnet::io::{refuse_existing, Protected};
 use sppnet::modules::parse_model::{parse_version, YamlOptions};
 use sppnet::modules::{by_name, registry, Assume};
 use sppnet::nn::Act;
@@ -37,13 +37,13 @@ pub struct YamlArgs {
     /// Build the model from this ultralytics model yaml (yolov8.yaml, a fork's own); the weights
     /// file (a state_dict, safetensors or checkpoint of a DetectionModel) gives the weights only.
     #[arg(long, value_name = "FILE")]
-    yaml: Option<PathBuf>,
+    pub yaml: Option<PathBuf>,
     /// With --yaml: the scale (n, s, m, l, x) [default: from the yaml file's name, as
     /// ultralytics reads it (yolov8s.yaml → s), else the yaml's first scale].
     #[arg(long, requires = "yaml")]
     scale: Option<String>,
     /// With --yaml: the number of classes, overriding the yaml's `nc`.
-    #[arg(long, requires = "yaml", value_parser = clap::value_parser!(i64).range(1..=1_048_576))]
+    #[arg(long, requires = "yaml", value_parser = clap::value_parser!(i64).range(1..=65_536))]
     nc: Option<i64>,
     /// With --yaml: the ultralytics version that trained the weights (8.4.30), where its build
     /// rules differ from 8.4.190's (SPPF.cv1 is unactivated from 8.4.0 to 8.4.140).
@@ -106,6 +106,10 @@ pub struct PortArgs {
 
 /// Run `sppnet port`.
 pub fn run(args: PortArgs) -> anyhow::Result<ExitCode> {
+    let read = [args.src.as_path()]
+        .into_iter()
+        .chain(args.yaml.yaml.as_deref());
+    Protected::of(read).check(&args.output)?;
     refuse_existing(&args.output, args.force)?;
     let class = match args.arch.as_str() {
         "auto" => None,

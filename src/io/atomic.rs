@@ -2,16 +2,24 @@
 //!
 //! The bytes go to a temporary file in the target folder, created exclusively (`O_EXCL`,
 //! `O_NOFOLLOW`: a planted file or symlink makes the write fail, never redirects it) under an
-//! unpredictable name `.sppnet-tmp-<pid>-<random>`, fsync'd, then renamed into place (or
-//! hard-linked, which fails if the output appeared meanwhile, when overwriting was not asked
-//! for), and the folder is fsync'd. Only a regular file is ever replaced: a symlink, FIFO,
-//! device or directory at the output path is refused. Temporaries a killed run left behind are
-//! recognised by their prefix and removed by the next write to that folder once their process
-//! is gone.
-
+//! unpredictable name `.sppnet-tmp-<pid>-<random>-<check>`, fsync'd, then renamed into place
+//! (or hard-linked, which fails if the output appeared meanwhile, when overwriting was not
+//! asked for), and the folder is fsync'd. Only a regular file is ever replaced: a symlink,
+//! FIFO, device or directory at the output path is refused, and so is any file in a
+//! [`Protected`] set (a run's inputs: `--force` replaces earlier outputs, never an input),
+//! checked by device and inode (so a symlinked folder, `dir/.` or a hard link is caught too)
+//! before the write and again right before the rename.
+//!
+//! A killed run can leave its temporary behind. The first write of a process to a folder
+//! removes those that sppnet provably made there: the name has exactly the form above with
+//! `<check>` the [`temp_check`] of `<pid>-<random>`, the writing process is gone, and the entry
+//! is a regular file with one link owned by this user. Anything else — a user's
+//! `.sppnet-tmp-<pid>-mine`, a symlink of any name — is never touched.
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -64,19 +72,91 @@ fn random() -> u64 {
     h.finish()
 }
 
-/// Remove temporaries in `dir` whose writing process no longer exists (a killed run's).
+/// The check value a temporary's name carries: FNV-1a (64-bit) of `sppnet-tmp:<pid>-<random>`,
+/// 16 hex digits. It tells sppnet's temporaries from a user's files that look alike.
+pub fn temp_check(pid_random: &str) -> String {
+    let h = b"sppnet-tmp:"
+        .iter()
+        .chain(pid_random.as_bytes())
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("{h:016x}")
+}
+
+/// The pid of a temporary's name, when the name is exactly one sppnet makes.
+fn temp_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?;
+    let (pid_random, check) = rest.rsplit_once('-')?;
+    let (pid, random) = pid_random.split_once('-')?;
+    let hex16 = |s: &str| s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let ok =
+        hex16(random) && pid.bytes().all(|b| b.is_ascii_digit()) && check == temp_check(pid_random);
+    ok.then(|| pid.parse().ok()).flatten()
+}
+
+/// Remove the temporaries in `dir` that sppnet provably made and whose writing process is gone
+/// (see the module documentation); once per folder per process.
 pub fn remove_stale_temporaries(dir: &Path) {
+    static DONE: std::sync::Mutex<Option<HashSet<PathBuf>>> = std::sync::Mutex::new(None);
+    if let Ok(mut done) = DONE.lock() {
+        if !done
+            .get_or_insert_with(HashSet::new)
+            .insert(dir.to_path_buf())
+        {
+            return;
+        }
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
+        let Some(pid) = name.to_str().and_then(temp_pid) else {
             continue;
         };
-        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        let ours = meta.file_type().is_file() && meta.nlink() == 1 && meta.uid() == uid;
+        if ours && !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Files an output must never replace (a run's inputs), by device and inode.
+#[derive(Debug, Clone, Default)]
+pub struct Protected {
+    ids: Vec<((u64, u64), PathBuf)>,
+}
+
+impl Protected {
+    /// The files among `paths` that exist (others are skipped).
+    pub fn of<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Protected {
+        let ids = paths
+            .into_iter()
+            .filter_map(|p| {
+                let m = std::fs::metadata(p).ok()?;
+                Some(((m.dev(), m.ino()), p.to_path_buf()))
+            })
+            .collect();
+        Protected { ids }
+    }
+
+    /// Refuse `output` when it is one of the protected files (whatever path leads to it).
+    pub fn check(&self, output: &Path) -> Result<()> {
+        let Ok(m) = std::fs::metadata(output) else {
+            return Ok(());
+        };
+        match self.ids.iter().find(|(id, _)| *id == (m.dev(), m.ino())) {
+            Some((_, input)) => Err(Error::WouldReplaceInput {
+                output: output.into(),
+                input: input.clone(),
+            }),
+            None => Ok(()),
         }
     }
 }
@@ -90,6 +170,17 @@ fn sync_dir(dir: &Path) -> Result<()> {
 /// Write `bytes` to `path` as the module documentation describes. An existing regular file
 /// is replaced only when `overwrite`.
 pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
+    write_atomic_except(path, bytes, overwrite, &Protected::default())
+}
+
+/// [`write_atomic`], refusing to replace any file of `protected`.
+pub fn write_atomic_except(
+    path: &Path,
+    bytes: &[u8],
+    overwrite: bool,
+    protected: &Protected,
+) -> Result<()> {
+    protected.check(path)?;
     refuse_existing(path, overwrite)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -102,10 +193,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
         )));
     }
     remove_stale_temporaries(&dir);
+    let pid_random = format!("{}-{:016x}", std::process::id(), random());
     let tmp = dir.join(format!(
-        "{TEMP_PREFIX}{}-{:016x}",
-        std::process::id(),
-        random()
+        "{TEMP_PREFIX}{pid_random}-{}",
+        temp_check(&pid_random)
     ));
     let result = (|| {
         let mut f = OpenOptions::new()
@@ -120,6 +211,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
             // Checked again right before the rename: only a regular file is replaced (and
             // rename never follows a symlink at the destination).
             refuse_existing(path, true)?;
+            protected.check(path)?;
             std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
         } else {
             // hard_link fails if `path` appeared meanwhile: never clobber without asking.
@@ -132,4 +224,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
     let _ = std::fs::remove_file(&tmp);
     result?;
     sync_dir(&dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_sppnet_makes_are_temporaries() {
+        let pr = format!("{}-{:016x}", 4_000_000, 0xabcdu64);
+        let good = format!("{TEMP_PREFIX}{pr}-{}", temp_check(&pr));
+        assert_eq!(temp_pid(&good), Some(4_000_000));
+        for bad in [
+            format!("{TEMP_PREFIX}4000000-mine"),
+            format!("{TEMP_PREFIX}{pr}-0000000000000000"),
+            format!("{TEMP_PREFIX}{pr}"),
+            format!(
+                "{TEMP_PREFIX}4000000-{:016x}-{}x",
+                0xabcdu64,
+                temp_check(&pr)
+            ),
+            good.replace("abcd", "abce"),
+        ] {
+            assert_eq!(temp_pid(&bad), None, "{bad}");
+        }
+    }
 }

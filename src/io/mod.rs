@@ -5,7 +5,10 @@ mod atomic;
 mod files;
 mod safetensors;
 
-pub use self::atomic::{refuse_existing, remove_stale_temporaries, write_atomic, TEMP_PREFIX};
+pub use self::atomic::{
+    refuse_existing, remove_stale_temporaries, temp_check, write_atomic, write_atomic_except,
+    Protected, TEMP_PREFIX,
+};
 pub use self::files::{open_regular, read_at, read_regular};
 pub use self::safetensors::{
     read_header, read_safetensors, serialize, write_safetensors, Header, TensorFile, TensorInfo,

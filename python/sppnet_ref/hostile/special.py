@@ -209,7 +209,7 @@ class SpecialCases(GenBase):
             ("dot", ["port", src, "-o", "{TMP}/."], "error", "OUT is `.`", {}),
             ("empty", ["port", src, "-o", ""], "error", "OUT is the empty string", {}),
             ("same-as-input-force", ["port", "{TMP}/in.safetensors", "-o", "{TMP}/in.safetensors", "--force"],
-             "success", "OUT is the input file, --force",
+             "error", "OUT is the input file, --force: an output never replaces an input",
              {"setup": {"kind": "copy_to_tmp", "from": src, "name": "in.safetensors"}}),
             ("tmp-symlink-race", P, "success",
              "symlinks `.out.safetensors.tmp-PID` → a victim file pre-planted for the next 64 PIDs: "
