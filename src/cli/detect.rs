@@ -1,6 +1,7 @@
 //! `sppnet detect`: a user's ultralytics detector on PNG/JPEG files, as `YOLO(w).predict(…)`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,8 +14,9 @@ use sppnet::detect::run::{detect_files, ImageResult, Job};
 use sppnet::detect::{Detection, Detector, Nms, RunAs};
 use sppnet::images::draw::{draw, encode, Labelled};
 use sppnet::images::{expand_inputs, Rgb8, DEFAULT_MAX_PIXELS};
-use sppnet::io::{refuse_existing, write_atomic};
+use sppnet::io::{refuse_existing, write_atomic_except, Protected};
 use sppnet::runtime::{configure_threads, parse_device};
+use sppnet::text::{field, path as shown};
 
 /// Arguments of `sppnet detect`.
 #[derive(Args)]
@@ -60,6 +62,11 @@ pub struct DetectArgs {
     /// Most pixels an image may have; larger ones are reported and skipped before decoding.
     #[arg(long, default_value_t = DEFAULT_MAX_PIXELS, value_parser = clap::value_parser!(u64).range(1..))]
     max_pixels: u64,
+    /// Most memory the model's activations may take in one forward pass (e.g. 512M, 4G, 1T),
+    /// estimated from each image's header before decoding; larger inputs are reported and
+    /// skipped.
+    #[arg(long, default_value = "2G", value_parser = super::byte_size)]
+    max_memory: u64,
     #[command(flatten)]
     yaml: super::port::YamlArgs,
     /// One JSON object per image on stdout, and nothing else there.
@@ -72,28 +79,34 @@ pub struct DetectArgs {
     /// several), as `sppnet port --accept-global`.
     #[arg(long = "accept-global", value_name = "MODULE.NAME")]
     accept_globals: Vec<String>,
-    /// Overwrite pictures already in --save-dir.
+    /// Overwrite pictures already in --save-dir (earlier outputs; an input is never
+    /// overwritten).
     #[arg(long)]
     force: bool,
 }
 
-/// The picture each input is saved as: its file name, made unique among the inputs.
+/// The picture each input is saved as: its file name (bytes as they are, so a name that is
+/// not UTF-8 keeps its bytes), made unique among the inputs.
 fn picture_names(files: &[PathBuf], dir: &Path) -> Vec<PathBuf> {
     let mut used = BTreeSet::new();
     files
         .iter()
         .map(|f| {
-            let stem = f
-                .file_stem()
-                .map_or("image".into(), |s| s.to_string_lossy().into_owned());
+            let stem = f.file_stem().unwrap_or(OsStr::new("image"));
             let ext = if is_jpeg(f) { "jpg" } else { "png" };
-            let mut name = format!("{stem}.{ext}");
-            let mut k = 1;
-            while !used.insert(name.clone()) {
-                name = format!("{stem}_{k}.{ext}");
+            let named = |k: usize| {
+                let mut n = OsString::from(stem);
+                if k > 0 {
+                    n.push(format!("_{k}"));
+                }
+                n.push(format!(".{ext}"));
+                n
+            };
+            let mut k = 0;
+            while !used.insert(named(k)) {
                 k += 1;
             }
-            dir.join(name)
+            dir.join(named(k))
         })
         .collect()
 }
@@ -104,7 +117,13 @@ fn is_jpeg(p: &Path) -> bool {
         .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg"))
 }
 
-fn save_picture(img: &Rgb8, dets: &[Detection], path: &Path, force: bool) -> sppnet::Result<()> {
+fn save_picture(
+    img: &Rgb8,
+    dets: &[Detection],
+    path: &Path,
+    force: bool,
+    inputs: &Protected,
+) -> sppnet::Result<()> {
     let labels: Vec<String> = dets
         .iter()
         .map(|d| format!("{} {:.2}", d.name, d.confidence))
@@ -120,7 +139,7 @@ fn save_picture(img: &Rgb8, dets: &[Detection], path: &Path, force: bool) -> spp
         .collect();
     let mut img = img.clone();
     draw(&mut img, &boxes)?;
-    write_atomic(path, &encode(&img, is_jpeg(path))?, force)
+    write_atomic_except(path, &encode(&img, is_jpeg(path))?, force, inputs)
 }
 
 fn to_json(path: &Path, r: &ImageResult) -> Value {
@@ -132,8 +151,16 @@ fn to_json(path: &Path, r: &ImageResult) -> Value {
                    "box": d.bbox.map(f64::from)})
         })
         .collect();
-    json!({"path": path.display().to_string(), "width": r.width, "height": r.height, "detections": dets,
-           "ms": {"preprocess": r.ms.preprocess, "inference": r.ms.inference, "postprocess": r.ms.postprocess}})
+    let mut obj = serde_json::Map::new();
+    super::insert_path(&mut obj, path);
+    obj.insert("width".into(), r.width.into());
+    obj.insert("height".into(), r.height.into());
+    obj.insert("detections".into(), dets.into());
+    obj.insert(
+        "ms".into(),
+        json!({"preprocess": r.ms.preprocess, "inference": r.ms.inference, "postprocess": r.ms.postprocess}),
+    );
+    Value::Object(obj)
 }
 
 fn human(path: &Path, r: &ImageResult) -> String {
@@ -141,7 +168,10 @@ fn human(path: &Path, r: &ImageResult) -> String {
     r.detections
         .iter()
         .for_each(|d| *counts.entry(d.name.as_str()).or_default() += 1);
-    let what: Vec<String> = counts.iter().map(|(n, c)| format!("{c} {n}")).collect();
+    let what: Vec<String> = counts
+        .iter()
+        .map(|(n, c)| format!("{c} {}", field(n)))
+        .collect();
     let what = if what.is_empty() {
         "no detections".to_string()
     } else {
@@ -150,7 +180,7 @@ fn human(path: &Path, r: &ImageResult) -> String {
     let ms = r.ms.preprocess + r.ms.inference + r.ms.postprocess;
     let mut s = format!(
         "{} ({}×{}): {what}, {ms:.1} ms\n",
-        path.display(),
+        shown(path),
         r.width,
         r.height
     );
@@ -158,7 +188,8 @@ fn human(path: &Path, r: &ImageResult) -> String {
         let [x1, y1, x2, y2] = d.bbox;
         s += &format!(
             "  {} {:.3} [{x1:.1}, {y1:.1}, {x2:.1}, {y2:.1}]\n",
-            d.name, d.confidence
+            field(&d.name),
+            d.confidence
         );
     }
     s
@@ -180,9 +211,14 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         bail!("no images found in {:?}", args.inputs);
     }
     let pictures = args.save_dir.as_ref().map(|d| picture_names(&files, d));
+    // Every file the run reads: a picture never replaces one, whatever path leads to it.
+    let read = files.iter().chain([&args.weights]).chain(&args.yaml.yaml);
+    let inputs = Protected::of(read.map(PathBuf::as_path));
     if let Some(pics) = &pictures {
-        pics.iter()
-            .try_for_each(|p| refuse_existing(p, args.force))?;
+        pics.iter().try_for_each(|p| {
+            inputs.check(p)?;
+            refuse_existing(p, args.force)
+        })?;
     }
     let run = RunAs {
         device: parse_device(&args.device)?,
@@ -217,13 +253,14 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         nms,
         batch: args.batch_size,
         max_pixels: args.max_pixels,
+        max_memory: args.max_memory,
     };
     let bar = (std::io::stderr().is_terminal() && files.len() > 1)
         .then(|| indicatif::ProgressBar::new(files.len() as u64));
     let start = Instant::now();
     let results = detect_files(&det, &files, &job, |i, r, img| {
         if let (Some(pics), Ok(r), Some(img)) = (&pictures, r, img) {
-            save_picture(img, &r.detections, &pics[i], args.force)?;
+            save_picture(img, &r.detections, &pics[i], args.force, &inputs)?;
         }
         if let Some(b) = &bar {
             b.inc(1);
@@ -252,6 +289,6 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     let saved = args
         .save_dir
         .as_ref()
-        .map_or(String::new(), |d| format!("; pictures in {}", d.display()));
+        .map_or(String::new(), |d| format!("; pictures in {}", shown(d)));
     super::finish_images(files.len(), failed, seconds, &saved)
 }

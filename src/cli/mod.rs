@@ -28,6 +28,8 @@ pub fn hint(e: &Error) -> Option<&'static str> {
         Error::NoSuchSetting { .. } => "--levels and --rule apply to SppNet checkpoints",
         Error::OutputExists(_) => "pass --force to overwrite",
         Error::PixelLimit(_) => "--max-pixels raises the limit",
+        Error::MemoryLimit(_) => "--max-memory raises the limit",
+        Error::WouldReplaceInput { .. } => "write the output elsewhere (-o, --save-dir)",
         Error::UnsafeGlobals(_) => {
             "nothing was run; to port it anyway, name each global you accept with --accept-global"
         }
@@ -45,9 +47,22 @@ pub fn explain(e: &Error) -> String {
 
 /// One image's failure on its own stderr line: `PATH: error: WHY` (the path said once).
 pub fn file_error(path: &std::path::Path, why: &str) {
-    let shown = path.display().to_string();
-    let why = why.strip_prefix(&format!("{shown}: ")).unwrap_or(why);
+    let shown = sppnet::text::path(path);
+    let why = why
+        .strip_prefix(&format!("{}: ", path.display()))
+        .or_else(|| why.strip_prefix(&format!("{shown}: ")))
+        .unwrap_or(why);
     term::note(&format!("{shown}: error: {why}"));
+}
+
+/// A file's `"path"` in JSON output, and `"path_bytes"` (its exact bytes, base64) when it is
+/// not UTF-8 — `"path"` then shows U+FFFD for those bytes and cannot find the file again.
+pub fn insert_path(obj: &mut serde_json::Map<String, serde_json::Value>, path: &std::path::Path) {
+    let (shown, bytes) = sppnet::text::path_json(path);
+    obj.insert("path".into(), shown.into());
+    if let Some(b) = bytes {
+        obj.insert("path_bytes".into(), b.into());
+    }
 }
 
 /// The closing line of an image command (images, time, rate, failures, and `more`), then exit
@@ -76,6 +91,36 @@ pub fn level(s: &str) -> Result<i64, String> {
         _ => Err(format!(
             "`{s}` is not a pyramid level (a bin count from 1 to 1024)"
         )),
+    }
+}
+
+/// A size in bytes: a whole number with an optional binary suffix K, M, G or T (`512M`,
+/// `4G`; `B` and `iB` may follow), at least 1 MiB.
+pub fn byte_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("`{s}` is not a size like 512M or 4G")),
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    let bad = || format!("`{s}` is not a size from 1M to 1024T (like 512M or 4G)");
+    let n: u64 = num.trim().parse().map_err(|_| bad())?;
+    let bytes = n.checked_mul(1 << shift).ok_or_else(bad)?;
+    match (1 << 20..=1 << 50).contains(&bytes) {
+        true => Ok(bytes),
+        false => Err(bad()),
     }
 }
 

@@ -7,6 +7,7 @@
 //! [`Detector`] runs one same-sized batch; [`run`] runs files and folders, batching images of
 //! one size together, with per-file errors.
 
+mod memory;
 pub mod postprocess;
 pub mod run;
 
@@ -23,6 +24,7 @@ use crate::modules::DetectionModel;
 use crate::port::{is_safetensors, port, PortOptions};
 use crate::Model;
 
+pub use memory::DEFAULT_MAX_MEMORY;
 pub use postprocess::{non_max_suppression, Nms};
 
 /// ultralytics' default inference size.
@@ -118,6 +120,9 @@ pub struct Detector {
     /// The model's weights are channels-last: its input is made channels-last too (the
     /// letterboxed bytes' own order), sparing the first convolution libtorch's reorder.
     channels_last: bool,
+    /// Activation elements per input pixel (one image), measured at load on an input of the
+    /// stride's size.
+    per_pixel: f64,
     /// What loading noted (defaults taken, settings ignored).
     pub notes: Vec<String>,
 }
@@ -155,6 +160,14 @@ impl Detector {
             .ok_or_else(|| Error::Config("not a detector".into()))?;
         let end2end = config.head().is_some_and(|h| h.is_end2end());
         let mut notes = Vec::new();
+        if run.end2end && !end2end {
+            notes.push(
+                "--end2end asks for a one-to-one head, which this model has not: it runs with NMS"
+                    .into(),
+            );
+        }
+        let stride = (config.stride.iter().copied().fold(0.0, f64::max) as usize).max(32);
+        let per_pixel = memory::probe(&config, model.module().in_channels().unwrap_or(3), stride)?;
         let mut model = model;
         if run.half && run.device == Device::Cpu {
             notes.push(
@@ -180,6 +193,7 @@ impl Detector {
             end2end,
             lut,
             channels_last,
+            per_pixel,
             notes,
         })
     }
@@ -209,6 +223,12 @@ impl Detector {
     pub fn image_size(&self, imgsz: usize) -> usize {
         let s = self.stride();
         imgsz.div_ceil(s).max(1) * s
+    }
+
+    /// The letterboxed input size `(w, h)` of an `h0 × w0` image at `imgsz` (a multiple of
+    /// the stride).
+    pub fn input_size(&self, h0: usize, w0: usize, imgsz: usize) -> Result<(usize, usize)> {
+        Ok(Letterbox::params(h0, w0, imgsz, imgsz, self.stride(), true)?.size())
     }
 
     /// Letterbox a batch of same-sized images to `imgsz` (a multiple of the stride) and make the
@@ -329,7 +349,12 @@ impl Detector {
     /// Detect on a batch of same-sized images.
     pub fn detect(&self, images: &[&Rgb8], imgsz: usize, nms: &Nms) -> Result<Vec<Vec<Detection>>> {
         nms.validate()?; // before the model runs
-        let x = self.preprocess(images, self.image_size(imgsz))?;
+        let imgsz = self.image_size(imgsz);
+        if let Some(first) = images.first() {
+            let (w, h) = self.input_size(first.height, first.width, imgsz)?;
+            self.check_memory(images.len(), h, w, DEFAULT_MAX_MEMORY)?;
+        }
+        let x = self.preprocess(images, imgsz)?;
         let pred = self.infer(&x)?;
         let (h1, w1) = (x.size()[2] as usize, x.size()[3] as usize);
         let originals: Vec<(usize, usize)> = images.iter().map(|i| (i.height, i.width)).collect();

@@ -47,6 +47,9 @@ pub struct Job {
     pub batch: usize,
     /// Most pixels an image may have (checked from its header, before decoding).
     pub max_pixels: u64,
+    /// Most bytes the model's activations may take in one forward pass, estimated before
+    /// decoding from each header ([`Detector::check_memory`]).
+    pub max_memory: u64,
 }
 
 impl Default for Job {
@@ -56,6 +59,7 @@ impl Default for Job {
             nms: Nms::default(),
             batch: 1,
             max_pixels: crate::images::DEFAULT_MAX_PIXELS,
+            max_memory: super::DEFAULT_MAX_MEMORY,
         }
     }
 }
@@ -85,7 +89,12 @@ pub fn detect_files(
     let mut results: Vec<Option<Result<ImageResult>>> = files.iter().map(|_| None).collect();
     let mut sizes = Vec::new();
     for (i, f) in files.iter().enumerate() {
-        match image_size(f, job.max_pixels) {
+        let fits = |(w, h): (u32, u32)| -> Result<(u32, u32)> {
+            let (iw, ih) = det.input_size(h as usize, w as usize, imgsz)?;
+            det.check_memory(1, ih, iw, job.max_memory)?;
+            Ok((w, h))
+        };
+        match image_size(f, job.max_pixels).and_then(fits) {
             Ok((w, h)) => sizes.push((i, (i64::from(h), i64::from(w)))),
             Err(e) => {
                 let r = Err(e);
@@ -140,7 +149,7 @@ pub fn detect_files(
             let decode_ms = decode_ms / images.len().max(1) as f64;
             for members in groups.into_values() {
                 let group: Vec<&Rgb8> = members.iter().map(|&j| &images[j]).collect();
-                let outcome = run_group(det, &group, imgsz, &job.nms, decode_ms);
+                let outcome = run_group(det, &group, imgsz, job, decode_ms);
                 for (k, &j) in members.iter().enumerate() {
                     let r = match &outcome {
                         Ok(all) => Ok(all[k].clone()),
@@ -163,10 +172,14 @@ fn run_group(
     det: &Detector,
     images: &[&Rgb8],
     imgsz: usize,
-    nms: &Nms,
+    job: &Job,
     decode_ms: f64,
 ) -> Result<Vec<ImageResult>> {
-    let n = images.len();
+    let (n, nms) = (images.len(), &job.nms);
+    if let Some(first) = images.first() {
+        let (w, h) = det.input_size(first.height, first.width, imgsz)?;
+        det.check_memory(n, h, w, job.max_memory)?;
+    }
     let t = Instant::now();
     let x = det.preprocess(images, imgsz)?;
     let pre = decode_ms + share(t, n);
