@@ -216,3 +216,74 @@ fn detect_refuses_bad_checkpoints_and_flags_on_one_line() {
 fn sppnet_fixture() -> PathBuf {
     PathBuf::from(common::run_python("fixtures", &["fall-yolov8s".as_ref()]).trim())
 }
+
+/// A ported `.safetensors` whose metadata lies (what `sppnet port` wrote, edited): strides out
+/// of range, too many classes, an upsampling that would explode. Each is one `error:` line
+/// before anything runs; the honest file detects.
+#[test]
+fn ported_metadata_that_lies_is_refused_before_it_runs() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    let (weights, _) = fixtures(d);
+    let ported = d.join("ported.safetensors");
+    let (code, _, err) = sppnet(&["port", s(&weights), "-o", s(&ported)]);
+    assert_eq!(code, 0, "{err}");
+    let img = image(d, "a.png", 64, 48);
+    let file = sppnet::io::read_safetensors(&ported).unwrap();
+    let config: Value = serde_json::from_str(&file.metadata["sppnet.config"]).unwrap();
+    let lie = |name: &str, edit: &dyn Fn(&mut Value)| {
+        let mut c = config.clone();
+        edit(&mut c);
+        let mut meta = file.metadata.clone();
+        meta.insert("sppnet.config".into(), c.to_string());
+        let p = d.join(format!("{name}.safetensors"));
+        sppnet::io::write_safetensors(&p, &file.tensors, &meta, true).unwrap();
+        p
+    };
+    let upsample = |c: &mut Value, scale: f64| {
+        let layers = c["layers"].as_array_mut().unwrap();
+        let up = layers
+            .iter_mut()
+            .find(|l| l["module"]["class"] == "upsample")
+            .expect("an Upsample layer");
+        up["module"]["config"]["scale_factor"] = scale.into();
+    };
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (
+            lie("stride-1e30", &|c| {
+                c["stride"] = serde_json::json!([8.0, 16.0, 1e30])
+            }),
+            "strides",
+        ),
+        (
+            lie("stride-0", &|c| {
+                c["stride"] = serde_json::json!([0.0, 16.0, 32.0])
+            }),
+            "strides",
+        ),
+        (
+            lie("names-70000", &|c| {
+                c["names"] = (0..70_000)
+                    .map(|i| (i.to_string(), Value::from("x")))
+                    .collect();
+            }),
+            "class names",
+        ),
+        (lie("nc-1e9", &|c| c["nc"] = 1_000_000_000.into()), "nc"),
+        (
+            lie("upsample-1000", &|c| upsample(c, 1000.0)),
+            "scale_factor",
+        ),
+    ];
+    for (p, needle) in &cases {
+        let (code, stdout, err) = sppnet(&["detect", s(p), s(&img), "--device", "cpu"]);
+        assert_eq!(code, 1, "{}: {err}", p.display());
+        assert!(stdout.is_empty() && err.lines().count() == 1, "{err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(needle),
+            "`{needle}` not in {err}"
+        );
+    }
+    let (code, _, err) = sppnet(&["detect", s(&ported), s(&img), "--device", "cpu"]);
+    assert_eq!(code, 0, "{err}");
+}

@@ -4,7 +4,8 @@
 //! would, each under a 4 GiB address-space cap and a timeout. Asserted per case: the expected
 //! outcome (exit 1 with one `error:` line, or success), no panic, no signal, no hang, no payload
 //! run, no raw control character printed, no file changed or created through a link, no
-//! temporary left behind, less than 1 GiB peak RSS.
+//! temporary left behind, less than 1 GiB peak RSS; and (`hostile_tree`) every file the case laid
+//! out or named unchanged, new files only where the case allows, no forged output line.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -17,14 +18,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::common;
-use sppnet::io::TEMP_PREFIX;
+use crate::hostile_tree as tree;
 
 const ADDRESS_SPACE: u64 = 4 << 30;
 const TIMEOUT: Duration = Duration::from_secs(30);
 const MARKERS: &str = "/tmp/sppnet-hostile-MARKER-";
 
 /// Base64 (standard alphabet, padded), for arguments that are not UTF-8.
-fn base64(s: &str) -> Vec<u8> {
+pub(crate) fn base64(s: &str) -> Vec<u8> {
     let val = |c: u8| match c {
         b'A'..=b'Z' => c - b'A',
         b'a'..=b'z' => c - b'a' + 26,
@@ -137,6 +138,11 @@ fn run_case(case: &Value, bin: &Path, work: &Path) -> Outcome {
             .map(|x| subst(x.as_str().unwrap_or("").as_bytes(), &vars))
             .collect(),
     };
+    let sub = |t: &str| subst(t.as_bytes(), &vars);
+    tree::lay_out(case, &dir, &sub);
+    let before = tree::snapshot(&dir);
+    let inputs = tree::named_inputs(&args, &dir);
+    let fsize = case["rlimit_fsize"].as_u64();
     let watched: Vec<(PathBuf, Vec<u8>)> = case["check_unchanged"]
         .as_str()
         .map(|p| {
@@ -161,7 +167,16 @@ fn run_case(case: &Value, bin: &Path, work: &Path) -> Outcome {
     }
     // SAFETY: setrlimit is async-signal-safe.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
+            if let Some(bytes) = fsize {
+                // A "full disk": writes past `bytes` fail with EFBIG (not SIGXFSZ).
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let f = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                libc::setrlimit(libc::RLIMIT_FSIZE, &f);
+            }
             let lim = libc::rlimit {
                 rlim_cur: ADDRESS_SPACE,
                 rlim_max: ADDRESS_SPACE,
@@ -226,7 +241,12 @@ fn run_case(case: &Value, bin: &Path, work: &Path) -> Outcome {
         && args.iter().any(|a| a == "infer" || a == "detect");
     let success = code == Some(0);
     let mut problems = Vec::new();
-    let expect = case["expect"].as_str().unwrap_or("error");
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let expect = match case["expect_root"].as_str() {
+        Some(e) if root => e,
+        _ => case["expect"].as_str().unwrap_or("error"),
+    };
     if hung {
         problems.push("hang".to_string());
     } else if let Some(sig) = status.signal() {
@@ -241,6 +261,14 @@ fn run_case(case: &Value, bin: &Path, work: &Path) -> Outcome {
             lines.len()
         ));
     }
+    let out_text = String::from_utf8_lossy(&stdout);
+    for l in tree::forged_lines(case, &out_text)
+        .into_iter()
+        .chain(tree::forged_lines(case, &err))
+    {
+        problems.push(format!("forged line: {l}"));
+    }
+    problems.extend(tree::problems(case, &dir, &out, &before, &inputs, &sub));
     if controls(&stdout) || controls(&stderr) {
         problems.push("raw control characters printed".into());
     }
@@ -267,13 +295,6 @@ fn run_case(case: &Value, bin: &Path, work: &Path) -> Outcome {
         {
             problems.push("a file appeared through a link".into());
         }
-    }
-    let temps = std::fs::read_dir(&dir).map(|d| {
-        d.flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
-    });
-    if temps.unwrap_or(false) {
-        problems.push("temporary file left".into());
     }
     if stderr.len() > 1 << 20 || stdout.len() > 16 << 20 {
         problems.push(format!(

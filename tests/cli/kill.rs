@@ -1,5 +1,7 @@
 //! SIGKILL during a write: the output is never truncated or half-written (it is the old file or
-//! the new one, whole), and the temporaries a killed run leaves are removed by the next write.
+//! the new one, whole), and the temporaries a killed run leaves are removed by the next write —
+//! for `port`'s one file and for `detect`'s pictures, where the inputs and a user's look-alike
+//! temporaries are never touched either.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -78,4 +80,89 @@ fn killed_writes_never_leave_a_broken_output_and_are_cleaned_up() {
     let (code, _, err) = common::sppnet(&["port", s(&big), "-o", s(&next)]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(temporaries(d), Vec::<String>::new());
+}
+
+#[test]
+fn killed_detect_runs_leave_whole_pictures_untouched_inputs_and_user_files() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    common::run_python("predict", &["fixtures".as_ref(), d.as_os_str()]);
+    let photos = d.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for i in 0..24u32 {
+        let (w, h) = (320 + 8 * i, 240);
+        let px: Vec<u8> = (0..w * h * 3).map(|k| ((k * 31 + i) % 253) as u8).collect();
+        image::RgbImage::from_raw(w, h, px)
+            .unwrap()
+            .save(photos.join(format!("p{i:02}.png")))
+            .unwrap();
+    }
+    let inputs = crate::hostile_tree::snapshot(&photos);
+    let out = d.join("out");
+    std::fs::create_dir(&out).unwrap();
+    // Earlier outputs, and a user's files that look like sppnet's temporaries.
+    for i in 0..24 {
+        std::fs::write(out.join(format!("p{i:02}.png")), b"old picture").unwrap();
+    }
+    let mine = [
+        ".sppnet-tmp-999999-mine",
+        ".sppnet-tmp-4000000-0123456789abcdef-0123456789abcdef",
+    ];
+    for m in mine {
+        std::fs::write(out.join(m), b"the user's").unwrap();
+    }
+    std::os::unix::fs::symlink(d.join("victim"), out.join(".sppnet-tmp-999998-link")).unwrap();
+    let weights = d.join("detector.pt");
+    let args = ["detect", s(&weights), s(&photos), "--device", "cpu"];
+    let (mut killed, mut whole, mut old) = (0, 0, 0);
+    for i in 0..12u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sppnet"))
+            .args(args)
+            .args(["--save-dir", s(&out), "--force"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300 + 150 * i));
+        let _ = child.kill();
+        killed += usize::from(!child.wait().unwrap().success());
+        for i in 0..24 {
+            let bytes = std::fs::read(out.join(format!("p{i:02}.png"))).unwrap();
+            if bytes == b"old picture" {
+                old += 1;
+            } else {
+                let img = image::load_from_memory(&bytes).expect("a whole picture");
+                assert_eq!(img.height(), 240);
+                whole += 1;
+            }
+        }
+        assert_eq!(
+            crate::hostile_tree::snapshot(&photos),
+            inputs,
+            "an input changed"
+        );
+    }
+    println!("{killed} killed; pictures seen whole {whole}, old {old}");
+    assert!(
+        killed > 0 && old > 0,
+        "no run was killed before its last picture: proves nothing"
+    );
+    // A whole run afterwards: every picture new, the killed runs' temporaries gone, the user's
+    // look-alikes still there.
+    let (code, _, err) = common::sppnet(&[&args[..], &["--save-dir", s(&out), "--force"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let left: Vec<String> = temporaries(&out);
+    let mut expected: Vec<String> = mine.iter().map(|m| m.to_string()).collect();
+    expected.push(".sppnet-tmp-999998-link".into());
+    expected.sort();
+    let mut left = left;
+    left.sort();
+    assert_eq!(left, expected, "only the user's look-alikes may remain");
+    for m in mine {
+        assert_eq!(std::fs::read(out.join(m)).unwrap(), b"the user's");
+    }
+    assert!(out
+        .join(".sppnet-tmp-999998-link")
+        .symlink_metadata()
+        .is_ok());
 }

@@ -10,6 +10,7 @@ mod detect;
 mod examples;
 mod forward;
 mod hostile;
+mod hostile_tree;
 mod infer;
 mod kill;
 mod parity;

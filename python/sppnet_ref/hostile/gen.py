@@ -6,12 +6,14 @@ import sys
 
 from .configs import ConfigCases
 from .depth import DepthCases
+from .detect import DetectCases
 from .security import SecurityCases
 from .special import SpecialCases
 from .terminal import TerminalCases
+from .yamls import DetectYamlCases
 
 
-class Gen(SecurityCases, TerminalCases, DepthCases, ConfigCases, SpecialCases):
+class Gen(SecurityCases, TerminalCases, DepthCases, ConfigCases, SpecialCases, DetectCases, DetectYamlCases):
     """All case groups; `run` writes them and the manifest."""
 
     def run(self):
@@ -26,6 +28,14 @@ class Gen(SecurityCases, TerminalCases, DepthCases, ConfigCases, SpecialCases):
         self.special()
         self.cli()
         self.output()
+        self.detect_fixtures()
+        self.detect_files()
+        self.detect_output()
+        self.detect_images()
+        self.detect_flags()
+        self.detect_payload()
+        self.detect_yaml()
+        self.detect_metadata()
         with open(self.path("manifest.json"), "w") as f:
             json.dump(self.cases, f, indent=1)
         return self.cases

@@ -1,5 +1,6 @@
 """Special files, CLI values and output-path safety."""
 
+import base64
 import os
 import struct
 
@@ -153,7 +154,8 @@ class SpecialCases(GenBase):
         self.case("cli/non-utf8-port", cls, [b"port", raw, b"-o", b"{OUT}"], "success",
                   "a non-UTF-8 input name for port")
         self.case("cli/non-utf8-output", cls, [b"port", conv_pt.encode(), b"-o", b"{OUT}.\xff\xfe"], "success",
-                  "a non-UTF-8 output name")
+                  "a non-UTF-8 output name",
+                  expect_files_b64=[base64.b64encode(b"out.safetensors.\xff\xfe").decode()])
         self.case("cli/non-utf8-infer", cls,
                   [b"infer", b"--weights", TINY.encode(), b"--device", b"cpu", rawimg, b"--json"], "success",
                   "infer on a non-UTF-8 image path, --json (path is lossily shown)")
