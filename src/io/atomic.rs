@@ -204,9 +204,10 @@ pub fn write_atomic_except(
             .create_new(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&tmp)
-            .map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+            .map_err(|e| Error::io(path, e))?;
+        // Errors name the output, not the temporary (which is removed).
+        f.write_all(bytes).map_err(|e| Error::io(path, e))?;
+        f.sync_all().map_err(|e| Error::io(path, e))?;
         if overwrite {
             // Checked again right before the rename: only a regular file is replaced (and
             // rename never follows a symlink at the destination).

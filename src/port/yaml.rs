@@ -104,10 +104,46 @@ fn first_scale(doc: &Yaml) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The deepest nesting of `text`'s flow collections (`[`, `{`) and block sequences (`- - x`)
+/// outside quotes and comments — an upper bound of what the parser would recurse into,
+/// checked first since the parser's time grows faster than linearly with the depth.
+fn nesting(text: &str) -> usize {
+    let (mut deepest, mut flow) = (0usize, 0usize);
+    for line in text.lines() {
+        let block = line
+            .trim_start()
+            .split_inclusive("- ")
+            .take_while(|p| p.trim() == "-")
+            .count();
+        let indent = line.len() - line.trim_start().len();
+        let (mut quote, mut prev) = (None, ' ');
+        for c in line.chars() {
+            match (quote, c) {
+                (None, '#') if prev == ' ' => break,
+                (None, '\'' | '"') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '[' | '{') => flow += 1,
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+            prev = c;
+            deepest = deepest.max(flow);
+        }
+        deepest = deepest.max(block + indent / 2);
+    }
+    deepest
+}
+
 fn read_doc(path: &Path) -> Result<Yaml> {
     let bytes = read_regular(path, MAX_YAML)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| Error::InvalidInput(format!("{}: not UTF-8 text", path.display())))?;
+    if nesting(text) > 64 {
+        return Err(Error::Config(format!(
+            "{}: the model yaml nests deeper than 64 levels",
+            path.display()
+        )));
+    }
     let y: Yaml = serde_norway::from_str(text).map_err(|e| {
         Error::InvalidInput(format!(
             "{}: not YAML: {}",
