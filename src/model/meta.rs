@@ -31,12 +31,22 @@ pub fn to_metadata(spec: &Spec) -> BTreeMap<String, String> {
     ])
 }
 
+/// The largest `sppnet.config` read (16 MiB; a yolov8x detector's is about 0.2 MB, and 65 536
+/// class names of 100 characters about 7 MB): larger ones are refused before being parsed.
+pub const MAX_CONFIG: usize = 16 << 20;
+
 /// The spec a file's metadata describes; `None` when it has no [`META_ARCH`].
 pub fn from_metadata(metadata: &BTreeMap<String, String>) -> Result<Option<Spec>> {
     let Some(name) = metadata.get(META_ARCH) else {
         return Ok(None);
     };
     let config: Value = match metadata.get(META_CONFIG) {
+        Some(json) if json.len() > MAX_CONFIG => {
+            return Err(Error::Config(format!(
+                "`{META_CONFIG}` metadata is {} bytes, more than the {MAX_CONFIG} read",
+                json.len()
+            )))
+        }
         Some(json) => serde_json::from_str(json)
             .map_err(|e| Error::Config(format!("bad `{META_CONFIG}` metadata: {e}")))?,
         None => Value::Object(Default::default()),
