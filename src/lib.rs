@@ -1,29 +1,48 @@
 //! # sppnet
 //!
-//! Spatial pyramid pooling layers and models ported from PyTorch onto libtorch (`tch`), proven
-//! bit-for-bit against the upstream Python.
+//! The spatial-pyramid-pooling family and the ultralytics detectors that carry it, ported from
+//! PyTorch onto libtorch (`tch`) and proven bit for bit against the upstream Python. The
+//! README's library section, in short.
 //!
-//! Layers, bottom to top (each uses only the ones before it):
-//! - [`tensor`], [`compare`], [`runtime`], [`cuda`], [`io`]: tensor checks, comparisons, device
-//!   and threads, safetensors files and strict state_dict loading;
-//! - [`ops`]: [`spatial_pyramid_pool`] and the SPP blocks' max pools; [`nn`]: `torch.nn` layers
-//!   and activations;
-//! - [`modules`]: one struct per upstream class and the registry that lists them;
-//! - [`model`]: self-describing checkpoints ([`Model`]);
-//! - [`port`]: `torch.save` files to models, without Python;
-//! - [`detect`]: whole-detector inference as ultralytics' `predict` (letterbox, NMS, boxes);
-//! - [`images`], [`reference`](mod@reference), [`parity`], [`bench`](mod@bench): image inference helpers, the typed
-//!   protocol with the Python reference, and the parity and benchmark runs built on it.
+//! ## Three entry points
+//!
+//! - [`spatial_pyramid_pool`]: the pyramid on its own, `[N, C, H, W] → [N, C·Σn²]`, under
+//!   yueruchen's, the adaptive or the paper's bin [`Rule`].
+//! - [`Model::load`]: a self-describing checkpoint (class and config in the safetensors
+//!   metadata), loaded strictly; [`port::port`] makes one from a `torch.save` file, no Python.
+//! - [`detect::Detector`]: a user's ultralytics detector (`best.pt`) run as
+//!   `YOLO(w).predict` runs it; [`detect::run::detect_files`] for files and folders.
 //!
 //! ```no_run
-//! use sppnet::{spatial_pyramid_pool, Rule};
+//! use sppnet::detect::{Detector, Nms, RunAs};
+//! use sppnet::{spatial_pyramid_pool, Model, Rule};
+//! use std::path::Path;
 //! use tch::{Device, Kind, Tensor};
 //!
 //! let x = Tensor::randn([2, 512, 13, 13], (Kind::Float, Device::Cpu));
-//! let v = spatial_pyramid_pool(&x, &[4, 2, 1], Rule::Yueruchen)?;
-//! assert_eq!(v.size(), [2, 10752]);
+//! assert_eq!(spatial_pyramid_pool(&x, &[4, 2, 1], Rule::Yueruchen)?.size(), [2, 10752]);
+//! let model = Model::load("weights/sppnet_tiny.safetensors", Device::Cpu)?;
+//! let det = Detector::load(Path::new("best.pt"), RunAs::default())?;
+//! let img = sppnet::images::decode_rgb8(Path::new("bus.jpg"), 40_000_000)?;
+//! let boxes = det.detect(&[&img], 640, &Nms::default())?;
 //! # Ok::<(), sppnet::Error>(())
 //! ```
+//!
+//! ## The modules at a glance
+//!
+//! Layers, bottom to top (each uses only the ones before it; docs/ARCHITECTURE.md):
+//! - [`error`], [`tensor`], [`compare`], [`runtime`], [`cuda`], [`io`], [`text`]: errors,
+//!   tensor checks, bitwise/ULP comparison, device and threads, lazy CUDA, safetensors files,
+//!   atomic writes that never replace an input, names made safe to print;
+//! - [`ops`]: the pyramid, the SPP blocks' pools and their native kernels, NMS, the pooling
+//!   table; [`nn`]: `torch.nn` layers; [`images`]: decoding, resizing and letterboxing as
+//!   OpenCV and ultralytics do;
+//! - [`modules`]: one struct per upstream class, the registry, `parse_model`;
+//! - [`model`]: self-describing checkpoints ([`Model`]);
+//! - [`port`]: `torch.save` files to models, without Python;
+//! - [`detect`], [`reference`](mod@reference): whole-detector inference; the typed protocol
+//!   with the Python reference;
+//! - [`parity`], [`bench`](mod@bench): the parity and benchmark runs.
 
 #![warn(missing_docs)]
 #![cfg_attr(
@@ -58,3 +77,13 @@ pub use ops::{spatial_pyramid_pool, Rule};
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// docs/LIBRARY.md's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../docs/LIBRARY.md")]
+#[cfg(doctest)]
+pub struct LibraryDoctests;
+
+/// docs/DETECT.md's Rust examples, compiled as doctests.
+#[doc = include_str!("../docs/DETECT.md")]
+#[cfg(doctest)]
+pub struct DetectDoctests;

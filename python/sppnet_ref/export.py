@@ -11,7 +11,7 @@ from disk):
     python -m sppnet_ref.export ... [--half] [--fuse]
 
 The weights are the module's state_dict (keys relative to the module); the metadata holds
-`sppnet.arch`, `sppnet.class` and `sppnet.config` (JSON), the schema in the README.
+`sppnet.arch`, `sppnet.class` and `sppnet.config` (JSON), the schema in docs/PORTING.md.
 """
 import argparse
 import json

@@ -14,7 +14,7 @@
 //! The bins are found natively; the values are a `gather` of the features, so autograd's
 //! backward (a `scatter_add` over the same index order) adds the gradients as torchvision's
 //! loop does. [`RoiMapping::Paper`] maps windows as He et al. 2014 do instead (left/top edge
-//! `⌊x·scale⌋ + 1`, right/bottom `⌈x·scale⌉ − 1`), documented side by side in the README.
+//! `⌊x·scale⌋ + 1`, right/bottom `⌈x·scale⌉ − 1`), documented side by side in docs/POOLING.md.
 
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};

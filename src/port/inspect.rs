@@ -83,7 +83,7 @@ fn module_json(p: &Pickle, name: &str, m: &Module<'_>, depth: usize, visits: &mu
     json!({"name": name, "class": format!("{}.{}", m.class.0, m.class.1), "attrs": attrs, "tensors": tensors, "children": children})
 }
 
-/// Describe a checkpoint as JSON (see the README for the fields). Reads headers and the
+/// Describe a checkpoint as JSON (see docs/PORTING.md for the fields). Reads headers and the
 /// pickle only, never a tensor's data.
 pub fn inspect(path: &Path) -> Result<Json> {
     let (file, len) = open_regular(path)?;

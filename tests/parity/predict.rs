@@ -205,7 +205,7 @@ fn detect_matches_ultralytics_predict_on_png_and_measures_jpeg() {
                     "{name}: {differ} of {} decoded bytes differ (max {worst}); {} vs {} detections, max box err {box_err:.3} px, max conf err {conf_err:.4}",
                     mine.data.len(), ours.len(), theirs.len()
                 ));
-                // Bounds of what the decoder changes (measured, see the README), on the real
+                // Bounds of what the decoder changes (measured, see docs/PARITY.md), on the real
                 // checkpoints: a random model at conf 0 has no detections worth the name.
                 if spec.fixture.is_some()
                     && (worst > 8 || differ * 4 > mine.data.len() || ours.len() != theirs.len())
