@@ -64,13 +64,14 @@ def save_checkpoint(model, path, layout):
 
 
 def detectors(suite, reply):
-    from ultralytics.nn.tasks import DetectionModel, load_checkpoint
+    from ultralytics.nn.tasks import ClassificationModel, DetectionModel, load_checkpoint
     for spec in suite["cases"]:
         name = spec["name"]
         if spec.get("fixture"):
             third_party(spec, reply, load_checkpoint)
             continue
-        model = DetectionModel(spec["yaml"], verbose=False)
+        task_model = ClassificationModel if "-cls" in spec["yaml"] else DetectionModel
+        model = task_model(spec["yaml"], verbose=False)
         randomise(model, spec["seed"])
         reset_dfl(model)
         model.eval()
@@ -82,7 +83,8 @@ def detectors(suite, reply):
         loaded.eval()
         if spec.get("state_dict"):
             state_dict_files(spec, loaded, files, reply)
-        params = {"yaml": spec["yaml"], "end2end": bool(loaded.end2end), "layout": spec.get("layout", "plain")}
+        params = {"yaml": spec["yaml"], "end2end": bool(getattr(loaded, "end2end", False)),
+                  "layout": spec.get("layout", "plain")}
         record(spec, reply, loaded, files, params)
 
 

@@ -34,6 +34,16 @@ impl Init {
         }
     }
 
+    /// A `ClassificationModel`'s: SiLU, and PyTorch's BatchNorm defaults (eps 1e-5, momentum
+    /// 0.1): unlike `DetectionModel`, its `__init__` does not call `initialize_weights`.
+    pub fn classification_model() -> Self {
+        Init {
+            act: Act::SiLU,
+            bn_eps: 1e-5,
+            bn_momentum: 0.1,
+        }
+    }
+
     /// Class `T` built from positional `pos` and keyword `kw` arguments (JSON array and
     /// object), as upstream's constructors build their children.
     pub fn child<T: Block>(&self, pos: Value, kw: Value) -> Result<Child> {

@@ -113,14 +113,12 @@ fn raw(c: &Ctx<'_>, quick: bool) -> Result<Vec<Row>> {
 
 /// The model a checkpoint's stored yaml builds (sppnet's `parse_model`), with its weights.
 fn from_own_yaml(ported: &crate::port::Ported, device: tch::Device) -> Result<Model> {
+    use crate::modules::detection_model::DetectionModelConfig;
     use crate::modules::parse_model::{from_stored_yaml, YamlOptions};
-    use crate::modules::{DetectionModel, Spec};
-    let pickled = ported
-        .spec
-        .config_as::<DetectionModel>()
+    let pickled = DetectionModelConfig::of(&ported.spec)
         .ok_or_else(|| crate::Error::Config("not a DetectionModel".into()))?;
     let built = from_stored_yaml(&pickled, &YamlOptions::default(), &mut Vec::new())?;
-    Model::from_tensors(Spec::of::<DetectionModel>(&built)?, &ported.tensors, device)
+    Model::from_tensors(built.spec()?, &ported.tensors, device)
 }
 
 fn rows_tensor(rows: &[[f32; 6]]) -> Result<Tensor> {

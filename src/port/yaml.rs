@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::io::read_regular;
 use crate::model::expected_shapes;
 use crate::modules::parse_model::{guess_scale, parse_model, YamlOptions};
-use crate::modules::{DetectionModel, Notes, Spec};
+use crate::modules::{Notes, Spec};
 
 /// The largest model yaml read (1 MiB).
 const MAX_YAML: u64 = 1 << 20;
@@ -185,7 +185,7 @@ pub fn spec(y: &ModelYaml, notes: &mut Notes) -> Result<Spec> {
         Error::Config(m) => Error::Config(format!("{}: {m}", y.path.display())),
         other => other,
     })?;
-    Spec::of::<DetectionModel>(&config)
+    config.spec()
 }
 
 /// The yaml's model, or its fused layout when the weights are fused (convolutions with a bias

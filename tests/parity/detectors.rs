@@ -292,3 +292,45 @@ fn third_party_checkpoints_match_ultralytics_bitwise() {
         println!("{}: {:?}", case.name, case.params);
     }
 }
+
+/// Classifiers (`ClassificationModel` with a `Classify` head) from the -cls yamls of three
+/// families, randomised and saved as the trainer saves them: the probabilities in eval mode,
+/// unfused and fused, every fused tensor, and each model rebuilt from its stored yaml — bitwise.
+#[test]
+fn classification_models_match_ultralytics_bitwise() {
+    common::init_threads();
+    let dir = common::tempdir();
+    let cases: Vec<DetectorCase> = [
+        ("yolov8n-cls.yaml", "best"),
+        ("yolo11n-cls.yaml", "last"),
+        ("yolo26n-cls.yaml", "plain"),
+        ("yolo11s-cls.yaml", "plain"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, &(yaml, layout))| DetectorCase {
+        name: format!("{i:02}_{}", yaml.trim_end_matches(".yaml")),
+        yaml: yaml.into(),
+        end2end: false,
+        layout: layout.into(),
+        seed: 400 + i as i64,
+        inputs: [[1, 3, 64, 96], [2, 3, 96, 64]]
+            .iter()
+            .map(|s| InputSpec {
+                shape: s.to_vec(),
+                scale: 1.0,
+            })
+            .collect(),
+        fixture: None,
+        state_dict: false,
+    })
+    .collect();
+    let (_, covered, compared) = run_and_check(&cases, dir.path());
+    for class in ["ClassificationModel", "Classify", "Linear", "C2PSA", "C3k2"] {
+        assert!(covered.contains(class), "{class} not covered: {covered:?}");
+    }
+    println!(
+        "{} classifiers, {compared} bitwise comparisons",
+        cases.len()
+    );
+}

@@ -7,8 +7,9 @@
 use crate::common;
 
 use serde_json::Value;
+use sppnet::modules::detection_model::DetectionModelConfig;
 use sppnet::modules::parse_model::{from_stored_yaml, parse_version, YamlOptions};
-use sppnet::modules::{DetectionModel, Notes, Spec};
+use sppnet::modules::Notes;
 use sppnet::port::{port, PortOptions, Ported};
 use sppnet::reference::{CaseReply, Output, Replied};
 use sppnet::Model;
@@ -45,7 +46,7 @@ pub fn twin(
     problems: &mut Vec<String>,
 ) -> Option<Model> {
     let pickled = ported.spec.config();
-    let typed = ported.spec.config_as::<DetectionModel>().unwrap();
+    let typed = DetectionModelConfig::of(&ported.spec).unwrap();
     // The rules of the ultralytics version that wrote the checkpoint (a real one's own).
     let options = YamlOptions {
         version: written_by.map(|v| parse_version(v).unwrap()),
@@ -64,8 +65,8 @@ pub fn twin(
             return None;
         }
     }
-    let config = serde_json::from_value(built).unwrap();
-    let spec = Spec::of::<DetectionModel>(&config).unwrap();
+    let config: DetectionModelConfig = serde_json::from_value(built).unwrap();
+    let spec = config.spec().unwrap();
     match Model::from_tensors(spec, &ported.tensors, Device::Cpu) {
         Ok(m) => Some(m),
         Err(e) => {

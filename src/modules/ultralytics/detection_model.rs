@@ -65,6 +65,23 @@ impl DetectionModelConfig {
             .ok_or_else(|| Error::Config(format!("layer {idx} reads layer {j}, which does not come before it")))
     }
 
+    /// The config of a model spec of either task class (`DetectionModel`,
+    /// `ClassificationModel`).
+    pub fn of(spec: &crate::Spec) -> Option<DetectionModelConfig> {
+        spec.config_as::<DetectionModel>()
+            .or_else(|| spec.config_as::<super::classification_model::ClassificationModel>())
+    }
+
+    /// The spec of this config: a `ClassificationModel` when its head is `Classify`, else a
+    /// `DetectionModel`.
+    pub fn spec(&self) -> Result<crate::Spec> {
+        let classify = self.layers.last().is_some_and(|l| l.module.class == "classify");
+        match classify {
+            true => crate::Spec::of::<super::classification_model::ClassificationModel>(self),
+            false => crate::Spec::of::<DetectionModel>(self),
+        }
+    }
+
     /// The head's config (the last layer), when it is a Detect.
     pub fn head(&self) -> Option<super::detect::DetectConfig> {
         let m = &self.layers.last()?.module;
@@ -271,6 +288,7 @@ impl Block for DetectionModel {
                 .config_as::<super::detect::Detect>()
                 .or_else(|| l.module.config_as::<super::v10_detect::V10Detect>())
         });
+        let yaml = m.json("yaml", 100_000);
         let stride = m.tensor_values("stride").or_else(|| head.as_ref().map(|h| h.stride.clone()));
         let save = m.ints("save").unwrap_or_else(|| {
             notes.push("DetectionModel has no `save`: every layer's output is kept".into());
@@ -282,9 +300,10 @@ impl Block for DetectionModel {
             nc: m
                 .int("nc")
                 .or_else(|| head.as_ref().map(|h| h.nc))
-                .ok_or_else(|| Error::Config("DetectionModel has no `nc`".into()))?,
+                .or_else(|| yaml.as_ref()?.get("nc")?.as_i64())
+                .ok_or_else(|| Error::Config(format!("{} has no `nc`", m.class())))?,
             names: names(m, notes)?,
-            yaml: m.json("yaml", 100_000),
+            yaml,
             layers,
         })
     }

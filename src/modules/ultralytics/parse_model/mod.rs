@@ -96,10 +96,6 @@ pub fn parse_model(
     };
     let mut d = d.clone();
     let set = Settings::read(&mut d, opts, notes)?;
-    let init = Init {
-        act: set.act,
-        ..Init::detection_model()
-    };
     let rows: Vec<Value> = ["backbone", "head"]
         .iter()
         .flat_map(|k| {
@@ -109,6 +105,21 @@ pub fn parse_model(
                 .unwrap_or_default()
         })
         .collect();
+    // A classifier's head is `Classify` (ClassificationModel); every other yaml builds a
+    // DetectionModel, whose __init__ resets BatchNorm eps and momentum.
+    let classifier = rows
+        .last()
+        .and_then(|r| r.get(2))
+        .and_then(Value::as_str)
+        .is_some_and(|m| m.trim_start_matches("nn.") == "Classify");
+    let base = match classifier {
+        true => Init::classification_model(),
+        false => Init::detection_model(),
+    };
+    let init = Init {
+        act: set.act,
+        ..base
+    };
     if rows.is_empty() || rows.len() > 4096 {
         return Err(Error::Config(format!(
             "a model yaml needs 1 to 4096 layers in `backbone` and `head`, got {}",
@@ -176,7 +187,8 @@ pub fn parse_model(
     let mut config = DetectionModelConfig {
         layers,
         save,
-        stride: vec![32.0],
+        // ClassificationModel's `stride = torch.Tensor([1])`; a detector's is measured below.
+        stride: vec![if classifier { 1.0 } else { 32.0 }],
         nc: set.nc,
         names: (0..set.nc)
             .map(|i| (i, i.to_string()))
