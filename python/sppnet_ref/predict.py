@@ -81,7 +81,7 @@ def checkpoint(spec, reply):
     randomise(model, spec["seed"])
     reset_dfl(model)
     model.eval()
-    save_checkpoint(model, path, "best")
+    save_checkpoint(model, path, "best", imgsz=spec.get("train_imgsz") or 640)
     return name
 
 
@@ -94,7 +94,10 @@ def predict(suite, reply):
     for spec in suite["cases"]:
         weights = checkpoint(spec, reply)
         model = YOLO(reply.path(weights))
-        settings = {k: spec[k] for k in ("imgsz", "conf", "iou", "max_det", "classes")}
+        # A model saved with train_args.imgsz is predicted without imgsz: upstream then takes the
+        # trained size (YOLO._reset_ckpt_args keeps it), as sppnet detect does by default.
+        keys = ("conf", "iou", "max_det", "classes") + (() if spec.get("train_imgsz") else ("imgsz",))
+        settings = {k: spec[k] for k in keys}
         case = reply.case(spec["name"], files={"checkpoint": weights},
                           params={**settings, "agnostic_nms": spec["agnostic"], "end2end": bool(spec.get("end2end")),
                                   "names": {str(k): v for k, v in model.names.items()}})

@@ -27,9 +27,10 @@ pub struct DetectArgs {
     /// Image files (PNG, JPEG) and folders (their .png/.jpg/.jpeg files, sorted by name).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Inference size; rounded up to a multiple of the model's stride, as ultralytics does.
-    #[arg(long, default_value_t = 640, value_parser = clap::value_parser!(u64).range(1..=8192))]
-    imgsz: u64,
+    /// Inference size; rounded up to a multiple of the model's stride, as ultralytics does
+    /// [default: the size the model was trained at (the checkpoint's train_args), else 640].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=8192))]
+    imgsz: Option<u64>,
     /// Confidence threshold, in [0, 1].
     #[arg(long, default_value_t = 0.25, value_parser = super::unit)]
     conf: f64,
@@ -240,7 +241,19 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     if let Some(dir) = &args.save_dir {
         std::fs::create_dir_all(dir).map_err(|e| sppnet::Error::io(dir, e))?;
     }
-    let imgsz = usize::try_from(args.imgsz)?;
+    let imgsz = match args.imgsz {
+        Some(n) => usize::try_from(n)?,
+        None => det.default_imgsz(),
+    };
+    if args.imgsz.is_none()
+        && det
+            .train_imgsz
+            .is_some_and(|n| n != sppnet::detect::DEFAULT_IMGSZ)
+    {
+        super::term::note(&format!(
+            "note: --imgsz {imgsz}, the size the model was trained at (its train_args), as ultralytics' predict takes it"
+        ));
+    }
     if det.image_size(imgsz) != imgsz {
         super::term::note(&format!(
             "note: --imgsz {imgsz} is not a multiple of the model's stride {}: using {}, as ultralytics does",

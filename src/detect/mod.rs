@@ -123,6 +123,8 @@ pub struct Detector {
     /// Activation elements per input pixel (one image), measured at load on an input of the
     /// stride's size.
     per_pixel: f64,
+    /// The size the model was trained at (the checkpoint's `train_args.imgsz`), when known.
+    pub train_imgsz: Option<usize>,
     /// What loading noted (defaults taken, settings ignored).
     pub notes: Vec<String>,
 }
@@ -139,13 +141,20 @@ impl Detector {
     pub fn load_with(path: &Path, run: RunAs, opts: &PortOptions) -> Result<Detector> {
         let (file, len) = crate::io::open_regular(path)?;
         let head = crate::io::read_at(&file, path, 0, len.min(16))?;
-        let model = if is_safetensors(&head) && opts.yaml.is_none() {
-            Model::load(path, Device::Cpu)?
+        let (model, trained) = if is_safetensors(&head) && opts.yaml.is_none() {
+            let trained = crate::model::meta::train_imgsz(&crate::io::read_header(path)?.metadata);
+            (Model::load(path, Device::Cpu)?, trained)
         } else {
             let ported = port(path, opts)?;
-            Model::from_tensors(ported.spec, &ported.tensors, Device::Cpu)?
+            let trained = ported.train_imgsz;
+            (
+                Model::from_tensors(ported.spec, &ported.tensors, Device::Cpu)?,
+                trained,
+            )
         };
-        Detector::from_model(model, run)
+        let mut det = Detector::from_model(model, run)?;
+        det.train_imgsz = trained.and_then(|n| usize::try_from(n).ok());
+        Ok(det)
     }
 
     /// A detector from a loaded model (refused unless it is a `DetectionModel`).
@@ -194,6 +203,7 @@ impl Detector {
             lut,
             channels_last,
             per_pixel,
+            train_imgsz: None,
             notes,
         })
     }
@@ -211,6 +221,12 @@ impl Detector {
     /// Whether the head is end-to-end (rows straight from the model, no NMS).
     pub fn end2end(&self) -> bool {
         self.end2end
+    }
+
+    /// `predict`'s default `imgsz`: the size the model was trained at when the checkpoint says
+    /// (`_reset_ckpt_args` keeps `train_args.imgsz`), else 640.
+    pub fn default_imgsz(&self) -> usize {
+        self.train_imgsz.unwrap_or(DEFAULT_IMGSZ)
     }
 
     /// The stride sizes are rounded to: the model's largest, at least 32 (`check_imgsz`).

@@ -5,6 +5,7 @@
 //! | `sppnet.arch` | the registry name of the class (`sppnet`, `conv`, `spp`, `sppf`, `sppelan`, …) |
 //! | `sppnet.class` | the upstream class (`SPP_NET`, `Conv`, `SPP`, …; informative) |
 //! | `sppnet.config` | the config as JSON; missing optional fields take upstream's defaults, unknown fields are refused |
+//! | `sppnet.train_imgsz` | the size a detector was trained at (`train_args.imgsz`), when the `.pt` said; `detect`'s default `--imgsz` |
 //! | `format` | `pt` (what `safetensors.torch` writes; ignored on reading) |
 
 use std::collections::BTreeMap;
@@ -18,6 +19,16 @@ use crate::modules::Spec;
 pub const META_ARCH: &str = "sppnet.arch";
 /// Metadata key holding the class's config as JSON.
 pub const META_CONFIG: &str = "sppnet.config";
+/// Metadata key holding the size a detector was trained at (`train_args.imgsz`), which
+/// `sppnet detect` uses by default as `predict` does.
+pub const META_TRAIN_IMGSZ: &str = "sppnet.train_imgsz";
+
+/// The trained size a file's metadata records, when it is a whole number in 1..=8192.
+pub fn train_imgsz(metadata: &BTreeMap<String, String>) -> Option<i64> {
+    let n: i64 = metadata.get(META_TRAIN_IMGSZ)?.trim().parse().ok()?;
+    (1..=8192).contains(&n).then_some(n)
+}
+
 /// Metadata key naming the upstream Python class.
 pub const META_CLASS: &str = "sppnet.class";
 

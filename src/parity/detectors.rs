@@ -173,6 +173,7 @@ fn predict(c: &Ctx<'_>) -> Result<Vec<Row>> {
         seed: 0,
         fixture: Some("fall-yolov8s".into()),
         imgsz: 640,
+        train_imgsz: None,
         conf: 0.25,
         iou: 0.7,
         max_det: 300,

@@ -59,6 +59,8 @@ pub struct Ported {
     pub inferred: Vec<String>,
     /// What was assumed (defaults taken for information the file does not hold).
     pub assumed: Vec<String>,
+    /// The size the model was trained at (`train_args.imgsz`; metadata `sppnet.train_imgsz`).
+    pub train_imgsz: Option<i64>,
 }
 
 /// Whether a file's first bytes look like safetensors (a header length, then `{`).
@@ -223,6 +225,7 @@ fn from_safetensors(path: &Path, module: &str, opts: &PortOptions) -> Result<Por
         read,
         inferred,
         assumed,
+        train_imgsz: meta::train_imgsz(&file.metadata),
     })
 }
 
@@ -319,7 +322,7 @@ fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Res
     if records.is_empty() && view.is_none() {
         return Err(Error::Config(format!("no tensor under `{module}.`")));
     }
-    check_views(&records)?;
+    torch::check_views(&records)?;
     // Read (and so check) every storage before asking anything about the class.
     let mut storages = Storages::default();
     let tensors = records
@@ -355,6 +358,7 @@ fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Res
         read,
         inferred,
         assumed,
+        train_imgsz: torch::train_imgsz(&archive.pickle),
     })
 }
 
@@ -368,31 +372,11 @@ fn attribute_values(archive: &Archive<FileAt>, t: &TensorRef) -> Option<Vec<f64>
     Vec::<f64>::try_from(&x.f_to_kind(Kind::Double).ok()?.f_flatten(0, -1).ok()?).ok()
 }
 
-/// Refuse views that would multiply the data: a ported file stores every tensor on its own, so
-/// thousands of views of one storage (which `torch.load` shares) would be written out whole.
-fn check_views(records: &[(String, torch_pickle::TensorRef)]) -> Result<()> {
-    let mut storages = std::collections::BTreeMap::new();
-    let mut views: u64 = 0;
-    for (name, t) in records {
-        let elt = t.storage.dtype.size() as u64;
-        let numel = t
-            .numel()
-            .map_err(|e| Error::InvalidInput(format!("tensor `{name}`: {e}")))?;
-        views = views.saturating_add(numel.saturating_mul(elt));
-        storages.insert(&t.storage.key, t.storage.numel.saturating_mul(elt));
-    }
-    let stored: u64 = storages.values().fold(0, |a, b| a.saturating_add(*b));
-    if views > stored.saturating_mul(4).saturating_add(64 << 20) {
-        return Err(Error::Limit(format!(
-            "{} tensors would hold {views} bytes, viewing {stored} bytes of storage (views that share storage would be written out whole)",
-            records.len()
-        )));
-    }
-    Ok(())
-}
-
 /// Write a ported module as a self-describing safetensors file, atomically.
 pub fn save(ported: &Ported, dst: &Path, overwrite: bool) -> Result<()> {
-    let metadata = meta::to_metadata(&ported.spec);
+    let mut metadata = meta::to_metadata(&ported.spec);
+    if let Some(n) = ported.train_imgsz {
+        metadata.insert(meta::META_TRAIN_IMGSZ.into(), n.to_string());
+    }
     write_safetensors(dst, &ported.tensors, &metadata, overwrite)
 }

@@ -89,3 +89,42 @@ pub fn to_tensor<S: ReadAt>(
     own.f_copy_(&view)?;
     Ok(own)
 }
+
+/// Refuse views that would multiply the data: a ported file stores every tensor on its own, so
+/// thousands of views of one storage (which `torch.load` shares) would be written out whole.
+pub fn check_views(records: &[(String, torch_pickle::TensorRef)]) -> Result<()> {
+    let mut storages = std::collections::BTreeMap::new();
+    let mut views: u64 = 0;
+    for (name, t) in records {
+        let elt = t.storage.dtype.size() as u64;
+        let numel = t
+            .numel()
+            .map_err(|e| Error::InvalidInput(format!("tensor `{name}`: {e}")))?;
+        views = views.saturating_add(numel.saturating_mul(elt));
+        storages.insert(&t.storage.key, t.storage.numel.saturating_mul(elt));
+    }
+    let stored: u64 = storages.values().fold(0, |a, b| a.saturating_add(*b));
+    if views > stored.saturating_mul(4).saturating_add(64 << 20) {
+        return Err(Error::Limit(format!(
+            "{} tensors would hold {views} bytes, viewing {stored} bytes of storage (views that share storage would be written out whole)",
+            records.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The size the model was trained at, as `YOLO(w).predict` takes it by default: `imgsz` of
+/// the checkpoint's `train_args` (a dict, or the 8.0-era namespace object), when it is one
+/// whole number in 1..=8192 (`_reset_ckpt_args` keeps it; `[h, w]` lists are not used).
+pub fn train_imgsz(p: &torch_pickle::Pickle) -> Option<i64> {
+    let args = p.get(p.root.as_ref()?, "train_args")?;
+    let holder = match p.node_of(args)? {
+        torch_pickle::Node::Dict(_) => args,
+        torch_pickle::Node::Object { state: Some(s), .. } => s,
+        _ => return None,
+    };
+    match p.get(holder, "imgsz")? {
+        torch_pickle::Value::Int(n) if (1..=8192).contains(n) => Some(*n),
+        _ => None,
+    }
+}

@@ -323,8 +323,12 @@ pub struct PredictCase {
     /// a real third-party checkpoint (`sppnet_ref.fixtures`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixture: Option<String>,
-    /// `imgsz`.
+    /// `imgsz` (ignored when `train_imgsz` is set).
     pub imgsz: usize,
+    /// Save the model with `train_args.imgsz` = this and predict without `imgsz`, so that
+    /// both sides take the trained size as their default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_imgsz: Option<usize>,
     /// `conf`.
     pub conf: f64,
     /// `iou`.

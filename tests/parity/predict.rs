@@ -33,6 +33,7 @@ fn case(
         seed: 11,
         fixture,
         imgsz,
+        train_imgsz: None,
         conf,
         iou,
         max_det,
@@ -75,6 +76,24 @@ fn cases() -> Vec<PredictCase> {
             ("yolov10n.yaml", false),
             (650, 0.001, 0.7, 300, Some(vec![1, 3]), false),
         ),
+        // A real checkpoint trained at 320: both sides predict at 320 by default (no imgsz given).
+        PredictCase {
+            train_imgsz: Some(320),
+            ..case(
+                "emotion_11n_trained_320_default",
+                ("emotion-yolo11n", false),
+                (0, 0.25, 0.7, 300, None, false),
+            )
+        },
+        // Trained at 288: both sides predict at 288 by default (no imgsz given).
+        PredictCase {
+            train_imgsz: Some(288),
+            ..case(
+                "yolov8n_trained_288_default",
+                ("yolov8n.yaml", false),
+                (0, 0.01, 0.7, 300, None, false),
+            )
+        },
     ]
 }
 
@@ -125,8 +144,15 @@ fn detect_matches_ultralytics_predict_on_png_and_measures_jpeg() {
             agnostic: spec.agnostic,
             max_det: spec.max_det,
         };
+        assert_eq!(
+            det.train_imgsz.filter(|_| spec.train_imgsz.is_some()),
+            spec.train_imgsz
+        );
         let job = Job {
-            imgsz: spec.imgsz,
+            imgsz: match spec.train_imgsz {
+                Some(_) => det.default_imgsz(),
+                None => spec.imgsz,
+            },
             nms: nms.clone(),
             ..Job::default()
         };
@@ -174,7 +200,7 @@ fn detect_matches_ultralytics_predict_on_png_and_measures_jpeg() {
             detections += theirs.len();
             if run.name.ends_with(".jpg") {
                 // The model on OpenCV's own pixels: bitwise. Ours decoded: measured.
-                let on_cv2 = det.detect(&[&cv2], spec.imgsz, &nms).unwrap();
+                let on_cv2 = det.detect(&[&cv2], job.imgsz, &nms).unwrap();
                 compared += 1;
                 if bits(&rows_of(&on_cv2[0])) != bits(&theirs) {
                     problems.push(format!("{name}: on OpenCV's pixels the detections differ"));
