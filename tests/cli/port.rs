@@ -235,3 +235,34 @@ fn big_endian_archives_are_converted() {
     let l = to_tensor(&archive, &mut Default::default(), "l", &sd[1].1).unwrap();
     assert_eq!(Vec::<i64>::try_from(l).unwrap(), [7, -9]);
 }
+
+/// Checkpoints in the patterns older ultralytics versions pickle (8.0's training namespace, a
+/// `getattr(Detect, "forward")`, a classifier's torchvision transforms), made by ultralytics
+/// itself: each ports with no `--accept-global` and runs; the namespace's imgsz is read.
+#[test]
+fn legacy_checkpoint_patterns_port_without_accepting_globals() {
+    let dir = crate::common::tempdir();
+    let d = dir.path();
+    crate::common::run_python("legacy", &[d.as_os_str()]);
+    for name in ["namespace.pt", "getattr.pt", "transforms.pt"] {
+        let src = d.join(name);
+        let out = d.join(format!("{name}.safetensors"));
+        let (code, _, err) = crate::common::sppnet(&["port", s(&src), "-o", s(&out)]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let (code, shown, err) = crate::common::sppnet(&["inspect", s(&src)]);
+        assert!(
+            code == 0 && !shown.contains("WARNING"),
+            "{name}: {err}{shown}"
+        );
+    }
+    let img = d.join("a.png");
+    image::RgbImage::from_pixel(64, 48, image::Rgb([90, 120, 200]))
+        .save(&img)
+        .unwrap();
+    let (code, _, err) = crate::common::sppnet(&["detect", s(&d.join("namespace.pt")), s(&img)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("--imgsz 320, the size the model was trained at"),
+        "{err}"
+    );
+}

@@ -7,14 +7,17 @@
 //!   `argparse.Namespace`, paths);
 //! - or a module class: only ever named or instantiated without `__init__` (never called), in
 //!   a namespace whose modules are `nn.Module` classes ([`MODULE_NAMESPACES`]) or in the
-//!   caller's list of known classes.
+//!   caller's list of known classes;
+//! - or `builtins.getattr`, when every call of it is `getattr(<module class>, "forward")` and no
+//!   call result in the pickle is called in turn: how protocol 2 names a module class's method
+//!   (the official ultralytics 8.0–8.2 checkpoints hold one). Any other `getattr` is flagged.
 //!
 //! Everything else is flagged, wherever it sits in the pickle: importing a module can run code,
 //! and calling a global certainly does.
 
 use std::collections::BTreeMap;
 
-use crate::pickle::{Pickle, Use};
+use crate::pickle::{Node, Pickle, Use, Value};
 
 /// PyTorch 2.13's `torch._weights_only_unpickler._get_allowed_globals()` keys.
 pub const TORCH_WEIGHTS_ONLY: &[&str] = &[
@@ -187,6 +190,10 @@ pub const DATA_CONSTRUCTORS: &[&str] = &[
     "numpy.dtype",
     "argparse.Namespace",
     "types.SimpleNamespace",
+    // ultralytics 8.0's training arguments (`train_args`): a SimpleNamespace subclass.
+    "ultralytics.utils.IterableSimpleNamespace",
+    // The enum classifiers' pickled transforms name (`InterpolationMode("bilinear")`).
+    "torchvision.transforms.functional.InterpolationMode",
     "pathlib.Path",
     "pathlib.PosixPath",
     "pathlib.WindowsPath",
@@ -195,7 +202,13 @@ pub const DATA_CONSTRUCTORS: &[&str] = &[
 ];
 
 /// Namespaces of `nn.Module` classes (and the plain data classes trainers attach to models).
-pub const MODULE_NAMESPACES: &[&str] = &["torch.nn.modules.", "ultralytics."];
+/// (`torchvision.transforms.transforms.`: the `Compose`, `Resize`, `CenterCrop`, `ToTensor`,
+/// `Normalize` … that classification checkpoints pickle, instantiated without `__init__`.)
+pub const MODULE_NAMESPACES: &[&str] = &[
+    "torch.nn.modules.",
+    "ultralytics.",
+    "torchvision.transforms.transforms.",
+];
 
 /// A global that `torch.load(weights_only=False)` would import or call, and how it is used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,7 +236,8 @@ pub fn flagged_globals(p: &Pickle, known_classes: &[&str]) -> Vec<Flagged> {
         .filter_map(|((module, name), mut how)| {
             let full = format!("{module}.{name}");
             let allowed = TORCH_WEIGHTS_ONLY.contains(&full.as_str())
-                || DATA_CONSTRUCTORS.contains(&full.as_str());
+                || DATA_CONSTRUCTORS.contains(&full.as_str())
+                || (full == "builtins.getattr" && getattr_names_forward_only(p, known_classes));
             // A dotted attribute path after the module (protocol 4 resolves `torch` +
             // `os.system` by getattr) is never a class name.
             let class_like = !how.contains(&Use::Called)
@@ -243,4 +257,32 @@ pub fn flagged_globals(p: &Pickle, known_classes: &[&str]) -> Vec<Flagged> {
             })
         })
         .collect()
+}
+
+/// Whether `full` names a module class (see the module documentation).
+fn module_class(full: &str, known_classes: &[&str]) -> bool {
+    let name = full.rsplit('.').next().unwrap_or("");
+    !name.is_empty()
+        && (MODULE_NAMESPACES.iter().any(|ns| full.starts_with(ns))
+            || known_classes.contains(&full))
+}
+
+/// Every `getattr` call is `getattr(<module class>, "forward")`, and nothing in the pickle calls
+/// the result of a call (an object whose callable was not a global).
+fn getattr_names_forward_only(p: &Pickle, known_classes: &[&str]) -> bool {
+    p.nodes.iter().all(|node| match node {
+        Node::Object { class, args, .. } if class.0 == "builtins" && class.1 == "getattr" => {
+            match args.as_slice() {
+                [cls, Value::Str(attr)] if &**attr == "forward" => match p.node_of(cls) {
+                    Some(Node::Global(m, n)) => {
+                        !n.contains('.') && module_class(&format!("{m}.{n}"), known_classes)
+                    }
+                    _ => false,
+                },
+                _ => false,
+            }
+        }
+        Node::Object { class, .. } => class.0 != "?",
+        _ => true,
+    })
 }

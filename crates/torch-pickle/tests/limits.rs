@@ -206,3 +206,78 @@ fn globals_are_flagged_by_allow_list() {
     );
     assert!(torch_file(&old.0, &[]).len() > 100);
 }
+
+/// `getattr(<module class>, "forward")` (the official 8.0–8.2 checkpoints) and 8.0's
+/// `IterableSimpleNamespace` are data; every other getattr, and calling a getattr's result,
+/// is flagged.
+#[test]
+fn getattr_of_a_module_forward_and_the_training_namespace_are_data() {
+    let getattr = |m: &str, n: &str, attr: &str| {
+        Pk::new()
+            .global("builtins", "getattr")
+            .mark()
+            .global(m, n)
+            .str(attr)
+            .tuple()
+            .reduce()
+    };
+    let flagged = |pk: Pk| -> Vec<String> {
+        let p = parse(&pk.stop().0).unwrap();
+        flagged_globals(&p, &["sppnet.Known"])
+            .into_iter()
+            .map(|f| f.name)
+            .collect()
+    };
+    let none: Vec<String> = vec![];
+    assert_eq!(
+        flagged(getattr("ultralytics.nn.modules.head", "Detect", "forward")),
+        none
+    );
+    assert_eq!(flagged(getattr("sppnet", "Known", "forward")), none);
+    let refused = |pk: Pk| flagged(pk).contains(&"builtins.getattr".to_string());
+    assert!(refused(getattr("os", "system", "forward")));
+    assert!(refused(getattr(
+        "ultralytics.nn.modules.head",
+        "Detect",
+        "__init__"
+    )));
+    assert!(refused(getattr(
+        "ultralytics.nn.modules",
+        "head.Detect",
+        "forward"
+    )));
+    // The method looked up and then called: flagged.
+    let called = getattr("ultralytics.nn.modules.head", "Detect", "forward")
+        .mark()
+        .str("x")
+        .tuple()
+        .reduce();
+    assert!(refused(called));
+    let ns = Pk::new()
+        .global("ultralytics.utils", "IterableSimpleNamespace")
+        .raw(b")")
+        .reduce();
+    assert_eq!(flagged(ns), none);
+    // A classifier's pickled transforms: classes instantiated (NEWOBJ), the enum by value.
+    let transforms = Pk::new()
+        .global("torchvision.transforms.transforms", "Resize")
+        .raw(b")")
+        .raw(&[0x81])
+        .global("torchvision.transforms.functional", "InterpolationMode")
+        .mark()
+        .str("bilinear")
+        .tuple()
+        .reduce();
+    assert_eq!(flagged(transforms), none);
+    // Called, a transform class would run its __init__: flagged.
+    let called = Pk::new()
+        .global("torchvision.transforms.transforms", "Resize")
+        .mark()
+        .int(3)
+        .tuple()
+        .reduce();
+    assert_eq!(
+        flagged(called),
+        ["torchvision.transforms.transforms.Resize"]
+    );
+}
