@@ -81,6 +81,17 @@ const CLASSES: [&str; 34] = [
     "v10Detect",
 ];
 
+/// The suite's inputs of these shapes, at scale 1.
+fn inputs(shapes: &[[i64; 4]]) -> Vec<InputSpec> {
+    shapes
+        .iter()
+        .map(|s| InputSpec {
+            shape: s.to_vec(),
+            scale: 1.0,
+        })
+        .collect()
+}
+
 fn cases() -> Vec<DetectorCase> {
     CASES
         .iter()
@@ -95,13 +106,7 @@ fn cases() -> Vec<DetectorCase> {
             end2end,
             layout: layout.into(),
             seed: 200 + i as i64,
-            inputs: [[1, 3, 64, 128], [2, 3, 128, 64]]
-                .iter()
-                .map(|s| InputSpec {
-                    shape: s.to_vec(),
-                    scale: 1.0,
-                })
-                .collect(),
+            inputs: inputs(&[[1, 3, 64, 128], [2, 3, 128, 64]]),
             fixture: None,
             // A plain state_dict and the family's yaml file too, for `port --yaml`.
             state_dict: STATE_DICT_CASES.contains(&yaml) && !end2end,
@@ -276,13 +281,7 @@ fn third_party_checkpoints_match_ultralytics_bitwise() {
             end2end: false,
             layout: "plain".into(),
             seed: 300 + i as i64,
-            inputs: [[1, 3, 320, 256], [1, 3, 96, 640]]
-                .iter()
-                .map(|s| InputSpec {
-                    shape: s.to_vec(),
-                    scale: 1.0,
-                })
-                .collect(),
+            inputs: inputs(&[[1, 3, 320, 256], [1, 3, 96, 640]]),
             fixture: Some(f.to_string()),
             state_dict: false,
         })
@@ -314,13 +313,7 @@ fn classification_models_match_ultralytics_bitwise() {
         end2end: false,
         layout: layout.into(),
         seed: 400 + i as i64,
-        inputs: [[1, 3, 64, 96], [2, 3, 96, 64]]
-            .iter()
-            .map(|s| InputSpec {
-                shape: s.to_vec(),
-                scale: 1.0,
-            })
-            .collect(),
+        inputs: inputs(&[[1, 3, 64, 96], [2, 3, 96, 64]]),
         fixture: None,
         state_dict: false,
     })
