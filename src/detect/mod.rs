@@ -109,6 +109,11 @@ fn head_as_predict(spec: &crate::Spec, run: &RunAs) -> Result<crate::Spec> {
     crate::Spec::of::<DetectionModel>(&config)
 }
 
+/// The model's largest stride, at least 32 (`check_imgsz`'s `max(int(model.stride.max()), 32)`).
+fn largest_stride(config: &DetectionModelConfig) -> usize {
+    (config.stride.iter().copied().fold(0.0, f64::max) as usize).max(32)
+}
+
 /// A detector ready to run: fused, on its device, with the checkpoint's names and strides.
 #[derive(Debug)]
 pub struct Detector {
@@ -175,8 +180,11 @@ impl Detector {
                     .into(),
             );
         }
-        let stride = (config.stride.iter().copied().fold(0.0, f64::max) as usize).max(32);
-        let per_pixel = memory::probe(&config, model.module().in_channels().unwrap_or(3), stride)?;
+        let per_pixel = memory::probe(
+            &config,
+            model.module().in_channels().unwrap_or(3),
+            largest_stride(&config),
+        )?;
         let mut model = model;
         if run.half && run.device == Device::Cpu {
             notes.push(
@@ -231,8 +239,7 @@ impl Detector {
 
     /// The stride sizes are rounded to: the model's largest, at least 32 (`check_imgsz`).
     pub fn stride(&self) -> usize {
-        let max = self.config.stride.iter().copied().fold(0.0, f64::max);
-        (max as usize).max(32)
+        largest_stride(&self.config)
     }
 
     /// `imgsz` rounded up to a multiple of [`Detector::stride`], as `check_imgsz` does.

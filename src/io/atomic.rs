@@ -130,7 +130,9 @@ pub fn remove_stale_temporaries(dir: &Path) {
 /// Files an output must never replace (a run's inputs), by device and inode.
 #[derive(Debug, Clone, Default)]
 pub struct Protected {
-    ids: Vec<((u64, u64), PathBuf)>,
+    /// Device and inode → the path it was given as (a map: a folder of a million inputs is
+    /// checked once per picture).
+    ids: std::collections::HashMap<(u64, u64), PathBuf>,
 }
 
 impl Protected {
@@ -151,8 +153,8 @@ impl Protected {
         let Ok(m) = std::fs::metadata(output) else {
             return Ok(());
         };
-        match self.ids.iter().find(|(id, _)| *id == (m.dev(), m.ino())) {
-            Some((_, input)) => Err(Error::WouldReplaceInput {
+        match self.ids.get(&(m.dev(), m.ino())) {
+            Some(input) => Err(Error::WouldReplaceInput {
                 output: output.into(),
                 input: input.clone(),
             }),

@@ -105,12 +105,12 @@ pub struct DetectionModel {
 impl DetectionModel {
     /// `_predict_once`: every layer in turn, keeping the outputs later layers read.
     pub fn run(&self, x: &Tensor, train: bool) -> Result<Flow> {
-        Ok(self.walk(x, train, false)?.0)
+        Ok(self.walk(x, train, false, &mut |_, _, _| Ok(()))?.0)
     }
 
     /// Every layer's output (how a head's strides are measured).
     pub fn outputs(&self, x: &Tensor, train: bool) -> Result<Vec<Flow>> {
-        Ok(self.walk(x, train, true)?.1.into_iter().flatten().collect())
+        Ok(self.walk(x, train, true, &mut |_, _, _| Ok(()))?.1.into_iter().flatten().collect())
     }
 
     /// The most tensor elements held at once between layers while running `x` (the outputs
@@ -119,44 +119,31 @@ impl DetectionModel {
     /// [`Error::MemoryLimit`] as soon as that passes `budget` elements, so a probe of a
     /// model that explodes (huge upsampling, huge widths) stops one layer after the limit.
     pub fn peak_elements(&self, x: &Tensor, budget: u64) -> Result<u64> {
-        let mut saved: Vec<Option<Flow>> = Vec::with_capacity(self.layers.len());
-        let mut cur = Flow::One(x.shallow_clone());
-        let (mut held, mut peak) = (0u64, flow_numel(&cur));
-        for (idx, (layer, from)) in self.layers.iter().zip(&self.from).enumerate() {
-            let pick = |saved: &[Option<Flow>], j: i64| -> Result<Flow> {
-                let k = DetectionModelConfig::source(idx, j)?;
-                saved.get(k).and_then(Option::as_ref).map(Flow::share).ok_or_else(|| {
-                    Error::Config(format!("layer {idx} reads layer {k}, which is not saved"))
-                })
-            };
-            let input = match from {
-                From::One(-1) => cur.share(),
-                From::One(j) => pick(&saved, *j)?,
-                From::Many(js) => Flow::List(
-                    js.iter()
-                        .map(|&j| if j == -1 { Ok(cur.share()) } else { pick(&saved, j) })
-                        .collect::<Result<_>>()?,
-                ),
-            };
-            let before = flow_numel(&cur);
-            cur = layer.forward_flow(&input, false)?;
-            let now = held.saturating_add(before).saturating_add(flow_numel(&cur));
-            peak = peak.max(now);
+        let (mut held, mut peak) = (0u64, x.numel() as u64);
+        self.walk(x, false, false, &mut |idx, before, out| {
+            peak = peak.max(held.saturating_add(before).saturating_add(flow_numel(out)));
             if peak > budget {
                 return Err(Error::MemoryLimit(format!(
                     "layer {idx} holds {peak} activation elements, more than the {budget} allowed"
                 )));
             }
             if self.save[idx] {
-                held = held.saturating_add(flow_numel(&cur));
+                held = held.saturating_add(flow_numel(out));
             }
-            saved.push(self.save[idx].then(|| cur.share()));
-        }
+            Ok(())
+        })?;
         Ok(peak)
     }
 
-    /// The last output, and the outputs kept (all of them with `keep_all`).
-    fn walk(&self, x: &Tensor, train: bool, keep_all: bool) -> Result<(Flow, Vec<Option<Flow>>)> {
+    /// The last output, and the outputs kept (all of them with `keep_all`); `each(layer, elements
+    /// of its predecessor's output, its output)` after every layer.
+    fn walk(
+        &self,
+        x: &Tensor,
+        train: bool,
+        keep_all: bool,
+        each: &mut dyn FnMut(usize, u64, &Flow) -> Result<()>,
+    ) -> Result<(Flow, Vec<Option<Flow>>)> {
         let mut saved: Vec<Option<Flow>> = Vec::with_capacity(self.layers.len());
         let mut cur = Flow::One(x.shallow_clone());
         let get = |saved: &[Option<Flow>], idx: usize, j: i64| -> Result<Flow> {
@@ -166,6 +153,7 @@ impl DetectionModel {
             })
         };
         for (idx, (layer, from)) in self.layers.iter().zip(&self.from).enumerate() {
+            let before = flow_numel(&cur);
             let input = match from {
                 From::One(-1) => cur,
                 From::One(j) => get(&saved, idx, *j)?,
@@ -176,6 +164,7 @@ impl DetectionModel {
                 ),
             };
             cur = layer.forward_flow(&input, train)?;
+            each(idx, before, &cur)?;
             saved.push((keep_all || self.save[idx]).then(|| cur.share()));
         }
         Ok((cur, saved))
