@@ -64,14 +64,13 @@ def save_checkpoint(model, path, layout, imgsz=640):
 
 
 def detectors(suite, reply):
-    from ultralytics.nn.tasks import ClassificationModel, DetectionModel, load_checkpoint
+    from ultralytics.nn.tasks import load_checkpoint
     for spec in suite["cases"]:
         name = spec["name"]
         if spec.get("fixture"):
             third_party(spec, reply, load_checkpoint)
             continue
-        task_model = ClassificationModel if "-cls" in spec["yaml"] else DetectionModel
-        model = task_model(spec["yaml"], verbose=False)
+        model = task_model(spec["yaml"])(spec["yaml"], verbose=False)
         randomise(model, spec["seed"])
         reset_dfl(model)
         model.eval()
@@ -86,6 +85,14 @@ def detectors(suite, reply):
         params = {"yaml": spec["yaml"], "end2end": bool(getattr(loaded, "end2end", False)),
                   "layout": spec.get("layout", "plain")}
         record(spec, reply, loaded, files, params)
+
+
+def task_model(yaml):
+    """The model class `YOLO(yaml)` builds, by the task ultralytics guesses from the yaml."""
+    from ultralytics.nn import tasks
+    task = tasks.guess_model_task(yaml)
+    return {"classify": tasks.ClassificationModel, "segment": tasks.SegmentationModel,
+            "pose": tasks.PoseModel, "obb": tasks.OBBModel}.get(task, tasks.DetectionModel)
 
 
 def state_dict_files(spec, loaded, files, reply):
@@ -111,7 +118,11 @@ def record(spec, reply, loaded, files, params):
     case = reply.case(spec["name"], **{"class": type(loaded.model[-1]).__name__}, params=params, files=files)
     for x in make_inputs(spec["inputs"], spec["seed"] + 7):
         with torch.no_grad():
-            reply.run(case, x, eval=loaded(x)[0], fused=fused(x)[0])
+            y, f = loaded(x)[0], fused(x)[0]
+        if isinstance(y, tuple):  # a segmentation model: (predictions, prototypes)
+            reply.run(case, x, eval=y[0], fused=f[0], proto=y[1], fused_proto=f[1])
+        else:
+            reply.run(case, x, eval=y, fused=f)
 
 
 def third_party(spec, reply, load_checkpoint):

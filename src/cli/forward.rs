@@ -67,9 +67,11 @@ pub fn run(args: ForwardArgs, threads: Option<usize>) -> anyhow::Result<ExitCode
     if !args.allow_nonfinite {
         check_finite(&x, "the input")?;
     }
-    let y = model.forward(&x)?;
+    // `output`, and a segmentation model's prototypes as `proto`.
+    let outputs = model.forward_named(&x)?;
+    let y = outputs[0].1.shallow_clone();
     let meta = [("sppnet.weights", args.weights.display().to_string())];
-    super::write_output(&args.output, &y, &meta, args.force)?;
+    super::write_output(&args.output, &outputs, &meta, args.force)?;
     let how = match model.source() {
         ConfigSource::Metadata => "config from the file's metadata",
         ConfigSource::Shapes => "no sppnet metadata: sizes inferred from tensor shapes",

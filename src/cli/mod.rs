@@ -204,7 +204,7 @@ pub fn select_tensor(
 /// atomically (what `pool` and `forward` produce).
 pub fn write_output(
     path: &std::path::Path,
-    y: &Tensor,
+    outputs: &[(String, Tensor)],
     meta: &[(&str, String)],
     force: bool,
 ) -> anyhow::Result<()> {
@@ -212,11 +212,6 @@ pub fn write_output(
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    sppnet::io::write_safetensors(
-        path,
-        &[("output".to_string(), y.shallow_clone())],
-        &meta,
-        force,
-    )?;
+    sppnet::io::write_safetensors(path, outputs, &meta, force)?;
     Ok(())
 }

@@ -257,7 +257,12 @@ pub fn run(args: PoolArgs, threads: Option<usize>) -> anyhow::Result<ExitCode> {
         meta.push(("sppnet.levels", levels.join(",")));
         meta.push(("sppnet.rule", rule.to_string()));
     }
-    super::write_output(&args.output, &y, &meta, args.force)?;
+    super::write_output(
+        &args.output,
+        &[("output".to_string(), y.shallow_clone())],
+        &meta,
+        args.force,
+    )?;
     super::term::note(&format!(
         "{} pooled {:?} → output {:?} ({:?}) in {}",
         op.name(),

@@ -15,7 +15,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 use crate::error::{Error, Result};
 use crate::io::{self, read_safetensors, write_safetensors};
-use crate::modules::{Assume, Module, Notes, Shapes, Spec, REGISTRY};
+use crate::modules::{Assume, Flow, Module, Notes, Shapes, Spec, REGISTRY};
 use crate::nn::Scope;
 use crate::tensor::check_module_input;
 
@@ -256,6 +256,31 @@ impl Model {
     /// As the module's [`Module::forward_t`].
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         tch::no_grad(|| self.forward_t(x, false))
+    }
+
+    /// Every output of the eval-mode forward, named as `sppnet forward` writes them: `output`
+    /// (what [`Model::forward`] gives), then `proto` (a segmentation model's mask prototypes,
+    /// its second output) and `output2`, … for any further ones.
+    pub fn forward_named(&self, x: &Tensor) -> Result<Vec<(String, Tensor)>> {
+        self.check(x)?;
+        let flow = tch::no_grad(|| {
+            self.module
+                .forward_flow(&Flow::One(x.shallow_clone()), false)
+        })?;
+        let outputs = match flow {
+            Flow::One(t) => vec![t],
+            Flow::Tuple(ts) if !ts.is_empty() => ts,
+            _ => return Err(Error::InvalidInput("the model gave no tensor".into())),
+        };
+        Ok(outputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| match i {
+                0 => ("output".to_string(), t),
+                1 => ("proto".to_string(), t),
+                i => (format!("output{i}"), t),
+            })
+            .collect())
     }
 
     /// The module's fixed-length feature vector (eval mode, without autograd); an error for a

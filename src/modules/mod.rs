@@ -194,6 +194,12 @@ pub mod patterns;
 /// The two-branch layout `RepConv` and `RepVGGDW` share.
 #[path = "ultralytics/reparam.rs"]
 pub mod reparam;
+/// What the task heads over `Detect` share (the `cv4` branches, `fuse`'s drops).
+#[path = "ultralytics/task_head.rs"]
+pub mod task_head;
+/// The task model classes and the head → model table.
+#[path = "ultralytics/task_model.rs"]
+pub mod task_model;
 
 registry! {
     "yueruchen/spp_net.rs" => spp_net::SppNet,
@@ -238,6 +244,18 @@ registry! {
     "torch/linear.rs" => linear::Linear,
     "ultralytics/classify.rs" => classify::Classify,
     "ultralytics/classification_model.rs" => classification_model::ClassificationModel,
+    "ultralytics/proto.rs" => proto::Proto,
+    "ultralytics/proto26.rs" => proto26::Proto26,
+    "ultralytics/segment.rs" => segment::Segment,
+    "ultralytics/segment26.rs" => segment26::Segment26,
+    "ultralytics/segmentation_model.rs" => segmentation_model::SegmentationModel,
+    "ultralytics/pose.rs" => pose::Pose,
+    "ultralytics/real_nvp.rs" => real_nvp::RealNvp,
+    "ultralytics/pose26.rs" => pose26::Pose26,
+    "ultralytics/pose_model.rs" => pose_model::PoseModel,
+    "ultralytics/obb.rs" => obb::Obb,
+    "ultralytics/obb26.rs" => obb26::Obb26,
+    "ultralytics/obb_model.rs" => obb_model::ObbModel,
     "torch/max_pool2d.rs" => max_pool2d::MaxPool2dBlock,
     "torch/avg_pool2d.rs" => avg_pool2d::AvgPool2dBlock,
     "timm/select_adaptive_pool2d.rs" => select_adaptive_pool2d::SelectAdaptivePool2d,

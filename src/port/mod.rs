@@ -21,6 +21,8 @@ use self::torch::{pickle_error, to_tensor, Storages};
 use crate::error::{Error, Result};
 use crate::io::{self, open_regular, read_at, read_safetensors, write_safetensors};
 use crate::model::{expected_shapes, meta, spec_from_shapes};
+use crate::modules::detection_model::DetectionModelConfig;
+use crate::modules::task_model::TASK_MODELS;
 use crate::modules::{
     by_class, Assume, Block, ClassMatch, DetectionModel, Entry, Notes, Pickled, Shapes, Spec,
     REGISTRY,
@@ -233,10 +235,16 @@ fn from_safetensors(path: &Path, module: &str, opts: &PortOptions) -> Result<Por
 fn from_pickled(m: &Pickled<'_>, inferred: &mut Vec<String>, notes: &mut Notes) -> Result<Spec> {
     let (module, class) = m.module().class;
     if by_class(module, class).is_none() && looks_like_detector(m) {
+        // The model class its head belongs to (a fork's segmentation model, …).
+        let config = crate::modules::by_name(DetectionModel::NAME)?.from_pickle(m, notes)?;
+        let spec = DetectionModelConfig::of(&config)
+            .ok_or_else(|| Error::Config("no layers".into()))?
+            .spec()?;
         inferred.push(format!(
-            "`{module}.{class}` is not a registered class, but holds a `model` of YOLO layers and a Detect head: read as a DetectionModel"
+            "`{module}.{class}` is not a registered class, but holds a `model` of YOLO layers and a Detect-family head: read as a {}",
+            spec.class()
         ));
-        return crate::modules::by_name(DetectionModel::NAME)?.from_pickle(m, notes);
+        return Ok(spec);
     }
     let Some((entry, how)) = by_class(module, class) else {
         let known: Vec<&str> = REGISTRY.iter().map(|e| e.class()).collect();
@@ -276,7 +284,8 @@ fn looks_like_detector(m: &Pickled<'_>) -> bool {
         return false;
     };
     layers.iter().all(|(_, l)| l.int("i").is_some())
-        && matches!(by_class(last.module().class.0, last.class()), Some((e, _)) if e.name == "detect" || e.name == "v10detect")
+        && matches!(by_class(last.module().class.0, last.class()),
+            Some((e, _)) if e.name == "detect" || e.name == "v10detect" || TASK_MODELS.iter().any(|(h, _)| *h == e.name))
 }
 
 fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Result<Ported> {

@@ -125,6 +125,10 @@ pub enum Output {
     GradInput,
     /// A second input the reference made for the run (an roi case's `[K, 5]` rois).
     Rois,
+    /// The mask prototypes of a segmentation model, eval mode (its second output).
+    Proto,
+    /// The mask prototypes of the fused model.
+    FusedProto,
 }
 
 /// A refused input.

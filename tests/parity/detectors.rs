@@ -82,7 +82,7 @@ const CLASSES: [&str; 34] = [
 ];
 
 /// The suite's inputs of these shapes, at scale 1.
-fn inputs(shapes: &[[i64; 4]]) -> Vec<InputSpec> {
+pub fn inputs(shapes: &[[i64; 4]]) -> Vec<InputSpec> {
     shapes
         .iter()
         .map(|s| InputSpec {
@@ -205,14 +205,33 @@ fn check_cases(
                     ));
                 }
             }
-            for (what, m) in [(Output::Eval, &model), (Output::Fused, &fused)] {
-                let d = common::compare(&m.forward(x).unwrap(), replied.output(run, what).unwrap());
-                compared += 1;
-                if !d.bitwise {
+            let pairs = [
+                (Output::Eval, Output::Proto, &model),
+                (Output::Fused, Output::FusedProto, &fused),
+            ];
+            for (what, proto, m) in pairs {
+                let ours = m.forward_named(x).unwrap();
+                // A segmentation model's second output, its mask prototypes, as well.
+                let theirs = [
+                    Some(replied.output(run, what).unwrap()),
+                    replied.output(run, proto).ok(),
+                ];
+                if theirs[1].is_some() != (ours.len() > 1) {
                     problems.push(format!(
-                        "{name}/{i} {what:?}: max abs {:e}, max ULP {}",
-                        d.max_abs, d.max_ulp
+                        "{name}/{i} {what:?}: {} outputs, the reference has prototypes: {}",
+                        ours.len(),
+                        theirs[1].is_some()
                     ));
+                }
+                for ((key, t), u) in ours.iter().zip(theirs).filter_map(|(o, u)| Some((o, u?))) {
+                    let d = common::compare(t, u);
+                    compared += 1;
+                    if !d.bitwise {
+                        problems.push(format!(
+                            "{name}/{i} {what:?} {key}: max abs {:e}, max ULP {}",
+                            d.max_abs, d.max_ulp
+                        ));
+                    }
                 }
             }
         }
@@ -222,7 +241,7 @@ fn check_cases(
 
 /// Run the suite for `cases`, check every case, and assert that nothing differs and every
 /// output was compared; returns the reply, the classes covered and the comparisons made.
-fn run_and_check(
+pub fn run_and_check(
     cases: &[DetectorCase],
     dir: &std::path::Path,
 ) -> (sppnet::reference::Replied, BTreeSet<String>, usize) {
@@ -238,7 +257,18 @@ fn run_and_check(
         problems.len(),
         problems.join("\n")
     );
-    assert_eq!(compared, cases.len() * 2 * 2, "every output compared");
+    let protos = replied
+        .reply
+        .cases
+        .iter()
+        .flat_map(|c| &c.runs)
+        .filter(|r| r.outputs.contains_key(&Output::Proto))
+        .count();
+    assert_eq!(
+        compared,
+        cases.len() * 2 * 2 + protos * 2,
+        "every output compared"
+    );
     // One run of each model built from its own yaml; every run of each state_dict + yaml port.
     let state_dicts = cases.iter().filter(|c| c.state_dict).count();
     assert_eq!(

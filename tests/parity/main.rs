@@ -14,5 +14,6 @@ mod pooling_table;
 mod porting;
 mod predict;
 mod sppnet;
+mod tasks;
 mod ultralytics;
 mod yaml_build;

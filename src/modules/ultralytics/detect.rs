@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
-use super::head_ops::{dist2bbox, make_anchors, topk};
+use super::head_ops::{dist2bbox, levels, make_anchors, topk};
 use crate::error::{Error, Result};
 use crate::modules::child::{build_list, fused_list, list_fusable};
 use crate::modules::composite::attr_or;
@@ -99,13 +99,29 @@ pub struct Detect {
     drop: Option<&'static [&'static str]>,
 }
 
+/// What every Detect-family head computes before its own part: the box distances after DFL
+/// (`[B, 4, A]`), the class probabilities (`[B, nc, A]`), and the anchors (`[2, A]`) and
+/// strides (`[1, A]`) of the levels.
+#[derive(Debug)]
+pub struct Raw {
+    /// Box distances, after DFL.
+    pub distances: Tensor,
+    /// Class probabilities (sigmoid of the class branch).
+    pub scores: Tensor,
+    /// Anchor points, grid units.
+    pub anchors: Tensor,
+    /// Each anchor's stride.
+    pub strides: Tensor,
+}
+
 impl Detect {
-    /// The forward on the levels' feature maps.
-    ///
-    /// # Shapes
-    /// `[B, chᵢ, Hᵢ, Wᵢ]`… → `[B, 4 + nc, A]` (boxes as centre-size in input pixels, then class
-    /// probabilities), or `[B, min(max_det, A), 6]` for an end-to-end head.
-    pub fn detect(&self, xs: &[&Tensor], train: bool) -> Result<Tensor> {
+    /// Whether the forward runs the one-to-one branch (upstream's `end2end` property).
+    pub fn end2end(&self) -> bool {
+        self.config.is_end2end()
+    }
+
+    /// The box and class branches on the levels' feature maps, decoded up to the boxes.
+    pub fn raw(&self, xs: &[&Tensor], train: bool) -> Result<Raw> {
         if train {
             return Err(Error::InvalidInput(
                 "Detect in training mode returns raw branch outputs, which sppnet does not produce".into(),
@@ -116,26 +132,41 @@ impl Detect {
         if xs.len() != nl {
             return Err(Error::InvalidInput(format!("Detect has {nl} levels, got {} inputs", xs.len())));
         }
-        let bs = xs[0].size().first().copied().unwrap_or(0);
-        let run = |head: &[Box<dyn Module>], width: i64| -> Result<Tensor> {
-            let parts = head
-                .iter()
-                .zip(xs)
-                .map(|(m, x)| Ok(m.forward_t(x, false)?.f_view([bs, width, -1])?))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Tensor::f_cat(&parts, -1)?)
-        };
-        let boxes = run(&self.heads[0], 4 * c.reg_max)?;
-        let scores = run(&self.heads[1], c.nc)?;
+        let boxes = levels(&self.heads[0], xs, 4 * c.reg_max)?;
+        let scores = levels(&self.heads[1], xs, c.nc)?;
         let (anchors, strides) = make_anchors(xs, &c.stride)?;
-        let end2end = c.is_end2end();
-        let distances = self.dfl.forward_t(&boxes, false)?;
-        let dbox = dist2bbox(&distances, &anchors.f_unsqueeze(0)?, !end2end && !c.xyxy)?.f_mul(&strides)?;
-        let y = Tensor::f_cat(&[dbox, scores.f_sigmoid()?], 1)?;
-        if end2end {
+        Ok(Raw { distances: self.dfl.forward_t(&boxes, false)?, scores: scores.f_sigmoid()?, anchors, strides })
+    }
+
+    /// `decode_bboxes(…) * strides` of a plain Detect: centre-size boxes (corners for an
+    /// end-to-end or `xyxy` head) in input pixels.
+    pub fn boxes(&self, r: &Raw) -> Result<Tensor> {
+        let xywh = !self.end2end() && !self.config.xyxy;
+        Ok(dist2bbox(&r.distances, &r.anchors.f_unsqueeze(0)?, xywh)?.f_mul(&r.strides)?)
+    }
+
+    /// `_inference` and, for an end-to-end head, `postprocess`: boxes, class probabilities and
+    /// a task's channels (`extra`) concatenated, then the end-to-end top-k.
+    pub fn finish(&self, dbox: Tensor, r: Raw, extra: Option<Tensor>) -> Result<Tensor> {
+        let c = &self.config;
+        let mut parts = vec![dbox, r.scores];
+        parts.extend(extra);
+        let y = Tensor::f_cat(&parts, 1)?;
+        if self.end2end() {
             return topk(&y.f_permute([0, 2, 1])?, c.nc, c.max_det, c.agnostic_nms);
         }
         Ok(y)
+    }
+
+    /// The forward on the levels' feature maps.
+    ///
+    /// # Shapes
+    /// `[B, chᵢ, Hᵢ, Wᵢ]`… → `[B, 4 + nc, A]` (boxes as centre-size in input pixels, then class
+    /// probabilities), or `[B, min(max_det, A), 6]` for an end-to-end head.
+    pub fn detect(&self, xs: &[&Tensor], train: bool) -> Result<Tensor> {
+        let r = self.raw(xs, train)?;
+        let dbox = self.boxes(&r)?;
+        self.finish(dbox, r, None)
     }
 }
 

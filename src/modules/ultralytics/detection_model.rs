@@ -65,29 +65,31 @@ impl DetectionModelConfig {
             .ok_or_else(|| Error::Config(format!("layer {idx} reads layer {j}, which does not come before it")))
     }
 
-    /// The config of a model spec of either task class (`DetectionModel`,
-    /// `ClassificationModel`).
+    /// The config of a model spec of any class over this layer graph (`DetectionModel` and
+    /// the task models of [`super::task_model::TASK_MODELS`]).
     pub fn of(spec: &crate::Spec) -> Option<DetectionModelConfig> {
-        spec.config_as::<DetectionModel>()
-            .or_else(|| spec.config_as::<super::classification_model::ClassificationModel>())
+        super::task_model::is_layer_model(spec.name())
+            .then(|| serde_json::from_value(spec.config().clone()).ok())
+            .flatten()
     }
 
-    /// The spec of this config: a `ClassificationModel` when its head is `Classify`, else a
+    /// The spec of this config: the model class its head belongs to (a `Classify` head makes a
+    /// `ClassificationModel`, a `Segment` head a `SegmentationModel`, …), else a
     /// `DetectionModel`.
     pub fn spec(&self) -> Result<crate::Spec> {
-        let classify = self.layers.last().is_some_and(|l| l.module.class == "classify");
-        match classify {
-            true => crate::Spec::of::<super::classification_model::ClassificationModel>(self),
-            false => crate::Spec::of::<DetectionModel>(self),
-        }
+        let name = self.layers.last().map_or("detection_model", |l| super::task_model::model_for_head(&l.module));
+        crate::Spec::new(name, &serde_json::to_value(self).map_err(|e| Error::Config(e.to_string()))?)
     }
 
-    /// The head's config (the last layer), when it is a Detect.
+    /// The head's `Detect` part (the last layer's), when it is a Detect-family head.
     pub fn head(&self) -> Option<super::detect::DetectConfig> {
-        let m = &self.layers.last()?.module;
-        m.config_as::<super::detect::Detect>()
-            .or_else(|| m.config_as::<super::v10_detect::V10Detect>())
+        head_of(&self.layers.last()?.module)
     }
+}
+
+/// The `Detect` part of a head, when it is a Detect-family head.
+pub fn head_of(m: &Child) -> Option<super::detect::DetectConfig> {
+    serde_json::from_value(super::task_model::detect_part(m)?.clone()).ok()
 }
 
 /// `DetectionModel`.
@@ -185,6 +187,11 @@ impl Module for DetectionModel {
         }
     }
 
+    /// Every output of the last layer (a segmentation head's predictions and prototypes).
+    fn forward_flow(&self, input: &Flow, train: bool) -> Result<Flow> {
+        self.run(input.one()?, train)
+    }
+
     fn in_channels(&self) -> Option<i64> {
         self.in_channels
     }
@@ -272,11 +279,7 @@ impl Block for DetectionModel {
         if !missing.is_empty() {
             return Err(Error::Unsupported(missing));
         }
-        let head = layers.last().and_then(|l| {
-            l.module
-                .config_as::<super::detect::Detect>()
-                .or_else(|| l.module.config_as::<super::v10_detect::V10Detect>())
-        });
+        let head = layers.last().and_then(|l| head_of(&l.module));
         let yaml = m.json("yaml", 100_000);
         let stride = m.tensor_values("stride").or_else(|| head.as_ref().map(|h| h.stride.clone()));
         let save = m.ints("save").unwrap_or_else(|| {

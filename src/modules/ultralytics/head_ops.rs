@@ -75,16 +75,24 @@ fn gather(x: &Tensor, idx: &Tensor) -> Result<Tensor> {
 }
 
 /// `Detect.postprocess` (end-to-end heads): the `max_det` best (anchor, class) pairs as
-/// `x1, y1, x2, y2, score, class`, sorted by score.
+/// `x1, y1, x2, y2, score, class`, sorted by score, then the anchor's task channels (mask
+/// coefficients, keypoints, angle) when `preds` has any after the classes.
 ///
 /// # Shapes
-/// `[B, A, 4 + nc]` → `[B, min(max_det, A), 6]`.
+/// `[B, A, 4 + nc + e]` → `[B, min(max_det, A), 6 + e]`.
 pub fn topk(preds: &Tensor, nc: i64, max_det: i64, agnostic: bool) -> Result<Tensor> {
-    let parts = preds.f_split_with_sizes([4, nc], -1)?;
-    let [boxes, scores] = parts.as_slice() else {
-        return Err(Error::InvalidInput(
-            "predictions do not split into boxes and scores".into(),
-        ));
+    let width = preds.size().last().copied().unwrap_or(0);
+    let extra = width - 4 - nc;
+    let sizes: Vec<i64> = [4, nc, extra].into_iter().filter(|&s| s > 0).collect();
+    let parts = preds.f_split_with_sizes(sizes, -1)?;
+    let (boxes, scores, rest) = match parts.as_slice() {
+        [b, s] if extra == 0 => (b, s, None),
+        [b, s, e] => (b, s, Some(e)),
+        _ => {
+            return Err(Error::InvalidInput(
+                "predictions do not split into boxes and scores".into(),
+            ))
+        }
     };
     let anchors = preds.size().get(1).copied().unwrap_or(0);
     let k = max_det.min(anchors);
@@ -105,8 +113,57 @@ pub fn topk(preds: &Tensor, nc: i64, max_det: i64, agnostic: bool) -> Result<Ten
         let anchor = gather(&ori_index, &index.f_div_scalar_mode(nc, "floor")?)?;
         (s.f_unsqueeze(-1)?, labels, anchor)
     };
-    Ok(Tensor::f_cat(
-        &[gather(boxes, &index)?, scores, labels],
-        -1,
-    )?)
+    let mut out = vec![gather(boxes, &index)?, scores, labels];
+    if let Some(e) = rest {
+        out.push(gather(e, &index)?);
+    }
+    Ok(Tensor::f_cat(&out, -1)?)
+}
+
+/// `dist2rbox(distance, angle, anchors, dim=1)` (`utils/tal.py`): distances and an angle to a
+/// rotated box's centre and size.
+///
+/// # Shapes
+/// `[B, 4, A]`, `[B, 1, A]`, `[1, 2, A]` → `[B, 4, A]`.
+pub fn dist2rbox(distance: &Tensor, angle: &Tensor, anchors: &Tensor) -> Result<Tensor> {
+    let halves = distance.f_split(2, 1)?;
+    let [lt, rb] = halves.as_slice() else {
+        return Err(Error::InvalidInput(
+            "box distances do not split in two".into(),
+        ));
+    };
+    let (cos, sin) = (angle.f_cos()?, angle.f_sin()?);
+    let half = rb.f_sub(lt)?.f_div_scalar(2i64)?;
+    let xy = half.f_split(1, 1)?;
+    let [xf, yf] = xy.as_slice() else {
+        return Err(Error::InvalidInput(
+            "box offsets do not split in two".into(),
+        ));
+    };
+    let x = xf.f_mul(&cos)?.f_sub(&yf.f_mul(&sin)?)?;
+    let y = xf.f_mul(&sin)?.f_add(&yf.f_mul(&cos)?)?;
+    let centre = Tensor::f_cat(&[x, y], 1)?.f_add(anchors)?;
+    Ok(Tensor::f_cat(&[centre, lt.f_add(rb)?], 1)?)
+}
+
+/// The per-level outputs of one branch (`cv2`, `cv4`, …) viewed as `[B, width, HᵢWᵢ]` and
+/// concatenated over the levels, as every head's `forward_head` does.
+///
+/// # Shapes
+/// `[B, chᵢ, Hᵢ, Wᵢ]`… → `[B, width, ΣHᵢWᵢ]`.
+pub fn levels(
+    branch: &[Box<dyn crate::modules::Module>],
+    xs: &[&Tensor],
+    width: i64,
+) -> Result<Tensor> {
+    let bs = xs
+        .first()
+        .and_then(|x| x.size().first().copied())
+        .unwrap_or(0);
+    let parts = branch
+        .iter()
+        .zip(xs)
+        .map(|(m, x)| Ok(m.forward_t(x, false)?.f_view([bs, width, -1])?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Tensor::f_cat(&parts, -1)?)
 }

@@ -14,6 +14,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 use super::detection_model::{DetectionModel, DetectionModelConfig, From, Layer};
 use super::sppf::Sppf;
+use super::task_model::detect_part_mut;
 use crate::error::{Error, Result};
 use crate::modules::registry::by_class;
 use crate::modules::sequential::SequentialConfig;
@@ -215,10 +216,14 @@ pub fn from_stored_yaml(
     let end2end = config
         .layers
         .last()
-        .and_then(|l| l.module.config.get("end2end"))
+        .and_then(|l| super::task_model::detect_part(&l.module)?.get("end2end"))
         .filter(|e| !e.is_null());
-    if let (Some(head), Some(e)) = (built.layers.last_mut(), end2end) {
-        head.module.config["end2end"] = e.clone();
+    let head = built
+        .layers
+        .last_mut()
+        .and_then(|l| detect_part_mut(&mut l.module));
+    if let (Some(head), Some(e)) = (head, end2end) {
+        head["end2end"] = e.clone();
     }
     Ok(built)
 }
@@ -286,8 +291,12 @@ fn measure_strides(c: &mut DetectionModelConfig, ch_in: i64) -> Result<()> {
             })
             .collect()
     })?;
-    if let Some(head) = c.layers.last_mut() {
-        head.module.config["stride"] = json!(strides);
+    if let Some(head) = c
+        .layers
+        .last_mut()
+        .and_then(|l| detect_part_mut(&mut l.module))
+    {
+        head["stride"] = json!(strides);
     }
     c.stride = strides;
     Ok(())

@@ -70,8 +70,11 @@ const REPEAT: &[&str] = &[
 const HEADS: &[&str] = &[
     "Detect",
     "Segment",
+    "Segment26",
     "Pose",
+    "Pose26",
     "OBB",
+    "OBB26",
     "WorldDetect",
     "YOLOEDetect",
 ];
@@ -240,6 +243,15 @@ pub(super) fn read_row(
             args.push(inputs.into());
         } else {
             args.extend([set.reg_max.clone(), set.end2end.clone(), inputs.into()]);
+            if name.starts_with("Segment") {
+                // args[2] = make_divisible(min(npr, max_channels) * width, 8)
+                let npr = args
+                    .get(2)
+                    .and_then(Value::as_f64)
+                    .ok_or_else(|| bad("Segment needs npr"))?;
+                args[2] =
+                    ((((npr.min(set.max_channels) * set.width) / 8.0).ceil() * 8.0) as i64).into();
+            }
             kw.insert("legacy".into(), (*legacy).into());
         }
         Value::Null

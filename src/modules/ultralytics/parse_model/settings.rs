@@ -139,6 +139,11 @@ impl Settings {
             ("end2end", end2end.clone()),
             ("depth", json!(depth)),
             ("width", json!(width)),
+            // parse_model: `kpt_shape = d.get("kpt_shape", 1.0)`, a local the Pose rows name.
+            (
+                "kpt_shape",
+                field(d, "kpt_shape").cloned().unwrap_or(json!(1.0)),
+            ),
         ] {
             locals.insert(k.to_string(), v);
         }
