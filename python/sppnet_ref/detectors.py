@@ -134,7 +134,8 @@ def third_party(spec, reply, load_checkpoint):
     loaded, ckpt = load_checkpoint(reply.path(files["checkpoint"]))
     loaded.eval()
     params = {"fixture": spec["fixture"], "package": FIXTURES[spec["fixture"]][0],
-              "written_by": str(ckpt.get("version")), "nc": int(loaded.model[-1].nc)}
+              "written_by": str(ckpt.get("version")), "nc": len(loaded.names),
+              "model": type(loaded).__name__}
     record(spec, reply, loaded, files, params)
 
 

