@@ -31,8 +31,11 @@ enum Command {
     Forward(cli::forward::ForwardArgs),
     /// Run a checkpoint on PNG/JPEG images of any size (batched by size; results in input order).
     Infer(cli::infer::InferArgs),
-    /// Run a user's ultralytics detector (.pt or ported .safetensors) on PNG/JPEG images, as
-    /// `YOLO(weights).predict(...)` does: letterbox, NMS, boxes on the original image.
+    /// Run a user's ultralytics model (.pt or ported .safetensors) on PNG/JPEG images, as
+    /// `YOLO(weights).predict(...)` does, the task read from the checkpoint: detect, pose (boxes
+    /// and keypoints), obb (rotated boxes).
+    Predict(cli::detect::DetectArgs),
+    /// The same as `predict`, with the same flags (its first name).
     Detect(cli::detect::DetectArgs),
     /// Run the committed reference SppNet on several input sizes and print its parity with
     /// the committed Python dumps.
@@ -88,7 +91,7 @@ fn main() -> ExitCode {
         Command::Forward(args) => cli::forward::run(args, cli.threads),
         Command::Demo(args) => cli::demo::run(args, cli.threads),
         Command::Infer(args) => cli::infer::run(args, cli.threads),
-        Command::Detect(args) => cli::detect::run(args, cli.threads),
+        Command::Detect(args) | Command::Predict(args) => cli::detect::run(args, cli.threads),
         Command::Sizes(args) => cli::sizes::run(args),
         Command::Bench(args) => cli::bench::run(args, cli.threads),
         Command::Port(args) => cli::port::run(args),

@@ -43,7 +43,8 @@ def save_checkpoint(model, path, layout, imgsz=640):
     if layout == "plain":
         torch.save({"model": model}, path)
         return
-    args = {"task": "detect", "imgsz": imgsz, "epochs": 3, "batch": 16, "model": "yolov8n.yaml"}
+    from ultralytics.nn.tasks import guess_model_task
+    args = {"task": guess_model_task(model), "imgsz": imgsz, "epochs": 3, "batch": 16, "model": "yolov8n.yaml"}
     common = {"date": datetime.datetime(2026, 1, 1).isoformat(), "version": ultralytics.__version__,
               "license": "AGPL-3.0 License (https://ultralytics.com/license)", "docs": "https://docs.ultralytics.com",
               "train_args": args, "train_metrics": {"metrics/mAP50(B)": 0.5}, "train_results": None}

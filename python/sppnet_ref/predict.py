@@ -70,14 +70,14 @@ def checkpoint(spec, reply):
     """The case's weights file: a real fixture, or a yaml model randomised and saved as a
     trainer would (see detectors.py). `end2end` is a predict setting here (`nms=False`)."""
     import shutil
-    from ultralytics.nn.tasks import DetectionModel
+    from .detectors import task_model
     from .fixtures import fetch
     name = f"checkpoint-{len(reply.cases):02d}.pt"
     path = reply.path(name)
     if spec.get("fixture"):
         shutil.copyfile(fetch(spec["fixture"]), path)
         return name
-    model = DetectionModel(spec["yaml"], verbose=False)
+    model = task_model(spec["yaml"])(spec["yaml"], verbose=False)
     randomise(model, spec["seed"])
     reset_dfl(model)
     model.eval()
@@ -106,10 +106,22 @@ def predict(suite, reply):
             # nms=False: the one-to-one head without NMS (end-to-end cases); None: predict's default.
             r = model.predict(path, verbose=False, device="cpu", agnostic_nms=spec["agnostic"],
                               nms=False if spec.get("end2end") else None, **settings)[0]
-            b = r.boxes
-            rows = torch.cat([b.xyxy, b.conf[:, None], b.cls[:, None]], 1).float() if len(b) else torch.zeros(0, 6)
             decoded = torch.from_numpy(np.ascontiguousarray(cv2.imread(path)[..., ::-1]))
-            reply.run(case, decoded, name=image, eval=rows)
+            reply.run(case, decoded, name=image, eval=rows_of(r))
+
+
+def rows_of(r):
+    """A result's detections as `[n, 6 + e]` float32 rows: `x1, y1, x2, y2, conf, class`, then
+    pose's `keypoints.data[i]` flattened, or for OBB (whose box is `obb.xyxy`, the hull) its
+    `obb.xywhr[i]`."""
+    if r.obb is not None:
+        o = r.obb
+        return torch.cat([o.xyxy, o.conf[:, None], o.cls[:, None], o.xywhr], 1).float()
+    b = r.boxes
+    rows = torch.cat([b.xyxy, b.conf[:, None], b.cls[:, None]], 1).float()
+    if r.keypoints is not None:
+        rows = torch.cat([rows, r.keypoints.data.flatten(1).float()], 1)
+    return rows
 
 
 def cli_fixtures(out_dir):

@@ -1,4 +1,5 @@
-//! `sppnet detect`: a user's ultralytics detector on PNG/JPEG files, as `YOLO(w).predict(…)`.
+//! `sppnet predict` (and its first name `detect`): a user's ultralytics model on PNG/JPEG files,
+//! as `YOLO(w).predict(…)`, for every task `sppnet::detect::task::TASKS` lists.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
@@ -21,8 +22,8 @@ use sppnet::text::{field, path as shown};
 /// Arguments of `sppnet detect`.
 #[derive(Args)]
 pub struct DetectArgs {
-    /// An ultralytics detector: a `.pt` (best.pt, last.pt, any 8.x or fork) or a `.safetensors`
-    /// written by `sppnet port`.
+    /// An ultralytics detector, pose or OBB model: a `.pt` (best.pt, last.pt, any 8.x or fork)
+    /// or a `.safetensors` written by `sppnet port`.
     weights: PathBuf,
     /// Image files (PNG, JPEG) and folders (their .png/.jpg/.jpeg files, sorted by name).
     #[arg(required = true)]
@@ -143,19 +144,24 @@ fn save_picture(
     write_atomic_except(path, &encode(&img, is_jpeg(path))?, force, inputs)
 }
 
-fn to_json(path: &Path, r: &ImageResult) -> Value {
+fn to_json(path: &Path, r: &ImageResult, task: &str) -> Value {
     let dets: Vec<Value> = r
         .detections
         .iter()
         .map(|d| {
-            json!({"class": d.class, "name": d.name, "confidence": f64::from(d.confidence),
-                   "box": d.bbox.map(f64::from)})
+            let mut v = json!({"class": d.class, "name": d.name, "confidence": f64::from(d.confidence),
+                   "box": d.bbox.map(f64::from)});
+            if let Some((key, extra)) = d.extra.json() {
+                v[key] = extra;
+            }
+            v
         })
         .collect();
     let mut obj = serde_json::Map::new();
     super::insert_path(&mut obj, path);
     obj.insert("width".into(), r.width.into());
     obj.insert("height".into(), r.height.into());
+    obj.insert("task".into(), task.into());
     obj.insert("detections".into(), dets.into());
     obj.insert(
         "ms".into(),
@@ -187,8 +193,13 @@ fn human(path: &Path, r: &ImageResult) -> String {
     );
     for d in &r.detections {
         let [x1, y1, x2, y2] = d.bbox;
+        let extra = d
+            .extra
+            .summary()
+            .map(|e| format!(" {e}"))
+            .unwrap_or_default();
         s += &format!(
-            "  {} {:.3} [{x1:.1}, {y1:.1}, {x2:.1}, {y2:.1}]\n",
+            "  {} {:.3} [{x1:.1}, {y1:.1}, {x2:.1}, {y2:.1}]{extra}\n",
             field(&d.name),
             d.confidence
         );
@@ -287,7 +298,7 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     let (mut text, mut failed) = (String::new(), 0);
     for (path, r) in files.iter().zip(&results) {
         match r {
-            Ok(r) if args.json => text += &format!("{}\n", to_json(path, r)),
+            Ok(r) if args.json => text += &format!("{}\n", to_json(path, r, det.task().name)),
             Ok(r) => text += &human(path, r),
             Err(e) => {
                 failed += 1;

