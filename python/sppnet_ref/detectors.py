@@ -93,7 +93,8 @@ def task_model(yaml):
     from ultralytics.nn import tasks
     task = tasks.guess_model_task(yaml)
     return {"classify": tasks.ClassificationModel, "segment": tasks.SegmentationModel,
-            "pose": tasks.PoseModel, "obb": tasks.OBBModel}.get(task, tasks.DetectionModel)
+            "pose": tasks.PoseModel, "obb": tasks.OBBModel, "semantic": tasks.SemanticSegmentationModel,
+            "depth": tasks.DepthModel}.get(task, tasks.DetectionModel)
 
 
 def state_dict_files(spec, loaded, files, reply):
@@ -119,11 +120,17 @@ def record(spec, reply, loaded, files, params):
     case = reply.case(spec["name"], **{"class": type(loaded.model[-1]).__name__}, params=params, files=files)
     for x in make_inputs(spec["inputs"], spec["seed"] + 7):
         with torch.no_grad():
-            y, f = loaded(x)[0], fused(x)[0]
+            y, f = first(loaded(x)), first(fused(x))
         if isinstance(y, tuple):  # a segmentation model: (predictions, prototypes)
             reply.run(case, x, eval=y[0], fused=f[0], proto=y[1], fused_proto=f[1])
         else:
             reply.run(case, x, eval=y, fused=f)
+
+
+def first(out):
+    """A model's first output in eval mode: a head's `(y, preds)` gives `y`; the semantic and
+    depth heads return their map alone."""
+    return out[0] if isinstance(out, (tuple, list)) else out
 
 
 def third_party(spec, reply, load_checkpoint):

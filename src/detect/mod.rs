@@ -24,7 +24,6 @@ use crate::error::{Error, Result};
 use crate::images::letterbox::Letterbox;
 use crate::images::Rgb8;
 use crate::modules::detection_model::DetectionModelConfig;
-use crate::modules::task_model::detect_part_mut;
 use crate::port::{is_safetensors, port, PortOptions};
 use crate::Model;
 
@@ -91,38 +90,6 @@ impl Default for RunAs {
     }
 }
 
-/// `spec` with its head set up as `predict` sets it: the one-to-one branch chosen or not
-/// (before fusing, which drops the branch not chosen), and its top-k settings; refused unless
-/// its model class is one a [`Task`] runs.
-fn head_as_predict(spec: &crate::Spec, run: &RunAs) -> Result<(crate::Spec, &'static Task)> {
-    let not_run = || {
-        let tasks: Vec<&str> = task::TASKS.iter().map(|t| t.name).collect();
-        Error::Config(format!(
-            "{} is not a model sppnet predict runs yet (it runs ultralytics {} models)",
-            spec.class(),
-            tasks.join(", ")
-        ))
-    };
-    let task = task::for_model(spec.name()).ok_or_else(not_run)?;
-    let mut config = DetectionModelConfig::of(spec).ok_or_else(not_run)?;
-    let head = config
-        .layers
-        .last_mut()
-        .and_then(|l| detect_part_mut(&mut l.module));
-    if let Some(serde_json::Value::Object(head)) = head {
-        let has = |k: &str| head.get(k).is_some_and(|v| !v.is_null());
-        if has("one2one_cv2") {
-            let end2end = run.end2end || !has("cv2");
-            head.insert("end2end".into(), end2end.into());
-            if end2end {
-                head.insert("max_det".into(), run.max_det.max(300).into());
-                head.insert("agnostic_nms".into(), run.agnostic.into());
-            }
-        }
-    }
-    Ok((config.spec()?, task))
-}
-
 /// The model's largest stride, at least 32 (`check_imgsz`'s `max(int(model.stride.max()), 32)`).
 fn largest_stride(config: &DetectionModelConfig) -> usize {
     (config.stride.iter().copied().fold(0.0, f64::max) as usize).max(32)
@@ -180,7 +147,7 @@ impl Detector {
 
     /// A detector from a loaded model (refused unless it is a `DetectionModel`).
     pub fn from_model(model: Model, run: RunAs) -> Result<Detector> {
-        let (spec, task) = head_as_predict(model.spec(), &run)?;
+        let (spec, task) = task::head_as_predict(model.spec(), &run)?;
         // Built on its device once; `fuse` builds the fused model there too (idempotent: an
         // already fused checkpoint's convs are left as they are).
         let model = Model::from_tensors(spec, &model.state_dict(), run.device)?.fuse()?;

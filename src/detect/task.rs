@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::Detection;
-use crate::error::Result;
+use super::{Detection, RunAs};
+use crate::error::{Error, Result};
 use crate::images::letterbox::{scale_boxes, Gains};
+use crate::modules::detection_model::DetectionModelConfig;
+use crate::modules::task_model::detect_part_mut;
 
 /// What a task adds to a detection.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,6 +145,38 @@ pub static TASKS: &[Task] = &[
 /// The task whose model class is `model`.
 pub fn for_model(model: &str) -> Option<&'static Task> {
     TASKS.iter().find(|t| t.model == model)
+}
+
+/// `spec` with its head set up as `predict` sets it: the one-to-one branch chosen or not
+/// (before fusing, which drops the branch not chosen), and its top-k settings; refused unless
+/// its model class is one a [`Task`] runs.
+pub fn head_as_predict(spec: &crate::Spec, run: &RunAs) -> Result<(crate::Spec, &'static Task)> {
+    let not_run = || {
+        let tasks: Vec<&str> = TASKS.iter().map(|t| t.name).collect();
+        Error::Config(format!(
+            "{} is not a model sppnet predict runs yet (it runs ultralytics {} models)",
+            spec.class(),
+            tasks.join(", ")
+        ))
+    };
+    let task = for_model(spec.name()).ok_or_else(not_run)?;
+    let mut config = DetectionModelConfig::of(spec).ok_or_else(not_run)?;
+    let head = config
+        .layers
+        .last_mut()
+        .and_then(|l| detect_part_mut(&mut l.module));
+    if let Some(serde_json::Value::Object(head)) = head {
+        let has = |k: &str| head.get(k).is_some_and(|v| !v.is_null());
+        if has("one2one_cv2") {
+            let end2end = run.end2end || !has("cv2");
+            head.insert("end2end".into(), end2end.into());
+            if end2end {
+                head.insert("max_det".into(), run.max_det.max(300).into());
+                head.insert("agnostic_nms".into(), run.agnostic.into());
+            }
+        }
+    }
+    Ok((config.spec()?, task))
 }
 
 /// `DetectionPredictor.construct_result`: boxes scaled back and clipped.

@@ -73,7 +73,11 @@ fn detect_reports_json_draws_pictures_and_survives_bad_files() {
     );
     for v in &lines {
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["detections", "height", "ms", "path", "width"]);
+        assert_eq!(
+            keys,
+            ["detections", "height", "ms", "path", "task", "width"]
+        );
+        assert_eq!(v["task"], "detect");
         let ms: Vec<&str> = v["ms"]
             .as_object()
             .unwrap()
@@ -185,7 +189,10 @@ fn detect_refuses_bad_checkpoints_and_flags_on_one_line() {
     let empty = d.join("empty");
     std::fs::create_dir(&empty).unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec![s(&not_detector), s(&img)], "is not a model sppnet predict runs"),
+        (
+            vec![s(&not_detector), s(&img)],
+            "is not a model sppnet predict runs",
+        ),
         (vec![s(&truncated), s(&img)], "truncated.pt"),
         (vec![s(&garbage), s(&img)], "garbage.pt"),
         (vec![s(&w), s(&img), "--conf", "1.5"], "--conf"),

@@ -1,6 +1,7 @@
 //! The task models a user's `.pt` holds besides detectors — segmentation (`Segment`,
-//! `Segment26` with `Proto`/`Proto26`), pose (`Pose`, `Pose26` with its `RealNVP`) and oriented
-//! boxes (`OBB`, `OBB26`) — against `ultralytics==8.4.190` itself, live: built by ultralytics
+//! `Segment26` with `Proto`/`Proto26`), pose (`Pose`, `Pose26` with its `RealNVP`), oriented
+//! boxes (`OBB`, `OBB26`), YOLOv12 (`A2C2f` of `ABlock`s of `AAttn`) of every task, and YOLO26's semantic
+//! segmentation (`SemanticSegment`) and depth (`Depth`) models — against `ultralytics==8.4.190` itself, live: built by ultralytics
 //! from each family's task yaml, randomised, saved as the trainer saves them, loaded by
 //! `load_checkpoint` on one side and ported by sppnet on the other. Bitwise: the predictions
 //! (and a segmentation model's prototypes) in eval mode, unfused and fused, every fused tensor,
@@ -13,9 +14,9 @@ use sppnet::reference::DetectorCase;
 use super::detectors::{inputs, run_and_check};
 use crate::common;
 
-/// (yaml, end2end, layout) per case: v8, 11 and 26 of each task, v9c-seg, and YOLO26's
-/// end-to-end heads.
-const CASES: [(&str, bool, &str); 13] = [
+/// (yaml, end2end, layout) per case: v8, 11, 12 and 26 of each task, v9c-seg, YOLO26's
+/// end-to-end heads, and YOLOv12 (area attention; `l` has the residual `gamma`).
+const CASES: [(&str, bool, &str); 21] = [
     ("yolov8n-seg.yaml", false, "best"),
     ("yolo11n-seg.yaml", false, "last"),
     ("yolo26n-seg.yaml", false, "plain"),
@@ -29,10 +30,25 @@ const CASES: [(&str, bool, &str); 13] = [
     ("yolo11n-obb.yaml", false, "plain"),
     ("yolo26n-obb.yaml", false, "best"),
     ("yolo26n-obb.yaml", true, "plain"),
+    ("yolo12n.yaml", false, "best"),
+    ("yolo12l.yaml", false, "plain"),
+    ("yolo12n-seg.yaml", false, "last"),
+    ("yolo12n-pose.yaml", false, "plain"),
+    ("yolo12n-obb.yaml", false, "best"),
+    ("yolo12n-cls.yaml", false, "plain"),
+    ("yolo26n-sem.yaml", false, "best"),
+    ("yolo26s-depth.yaml", false, "last"),
 ];
 
 /// The classes these yamls add, which the cases must cover between them.
-const CLASSES: [&str; 12] = [
+const CLASSES: [&str; 19] = [
+    "SemanticSegmentationModel",
+    "SemanticSegment",
+    "DepthModel",
+    "Depth",
+    "A2C2f",
+    "ABlock",
+    "AAttn",
     "SegmentationModel",
     "Segment",
     "Segment26",
@@ -85,7 +101,7 @@ fn segment_pose_and_obb_models_match_ultralytics_bitwise() {
         .collect();
     assert_eq!(
         protos.len(),
-        5,
+        6,
         "every segmentation case has prototypes: {protos:?}"
     );
     println!(

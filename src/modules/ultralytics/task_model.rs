@@ -1,7 +1,9 @@
 //! The model classes of ultralytics' tasks (`nn/tasks.py`, 8.4.190): `DetectionModel`'s
-//! subclasses `SegmentationModel`, `PoseModel` and `OBBModel`, and `ClassificationModel` — the
-//! same layer graph (a [`DetectionModelConfig`](super::detection_model::DetectionModelConfig)) ending in another head. Which class a model
-//! is follows from its head, in [`TASK_MODELS`], the one table that names them.
+//! subclasses `SegmentationModel`, `PoseModel`, `OBBModel` and `DepthModel`, and
+//! `ClassificationModel` and `SemanticSegmentationModel` — the same layer graph (a
+//! [`DetectionModelConfig`](super::detection_model::DetectionModelConfig)) ending in another
+//! head. Which class a model is follows from its head, in [`TASK_MODELS`], the one table that
+//! names them.
 
 use crate::modules::Child;
 
@@ -15,6 +17,8 @@ pub const TASK_MODELS: &[(&str, &str)] = &[
     ("pose26", "pose_model"),
     ("obb", "obb_model"),
     ("obb26", "obb_model"),
+    ("semantic_segment", "semantic_segmentation_model"),
+    ("depth", "depth_model"),
 ];
 
 /// The model class of a model whose last layer is `head`.

@@ -18,6 +18,7 @@ use super::task_model::detect_part_mut;
 use crate::error::{Error, Result};
 use crate::modules::registry::by_class;
 use crate::modules::sequential::SequentialConfig;
+use crate::modules::SemanticSegment;
 use crate::modules::{Args, Block, Child, Init, Notes, Sequential};
 use crate::nn::Scope;
 
@@ -246,6 +247,9 @@ fn measure_strides(c: &mut DetectionModelConfig, ch_in: i64) -> Result<()> {
     let Some(last) = c.layers.last() else {
         return Ok(());
     };
+    if last.module.class == SemanticSegment::NAME {
+        return measure_deepest(c, ch_in);
+    }
     if c.head().is_none() {
         return Ok(());
     }
@@ -311,6 +315,33 @@ fn measure_strides(c: &mut DetectionModelConfig, ch_in: i64) -> Result<()> {
         head["stride"] = json!(strides);
     }
     c.stride = strides;
+    Ok(())
+}
+
+/// `SemanticSegmentationModel`'s stride: 256 over the smallest height of any layer's output
+/// at 256×256 (the deepest backbone stride, which inputs must align to).
+fn measure_deepest(c: &mut DetectionModelConfig, ch_in: i64) -> Result<()> {
+    const S: i64 = 256;
+    let min_h = tch::no_grad(|| -> Result<i64> {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let all = DetectionModelConfig {
+            save: (0..c.layers.len() as i64).collect(),
+            ..c.clone()
+        };
+        let model = DetectionModel::new(&Scope::shapes_only(vs.root()), &all)?;
+        let x = Tensor::f_zeros([1, ch_in, S, S], (Kind::Float, Device::Cpu))?;
+        model.peak_elements(&x, MEASURE_BUDGET)?;
+        let outs = model.outputs(&x, false)?;
+        Ok(outs
+            .iter()
+            .filter_map(|o| o.one().ok().filter(|t| t.dim() == 4).map(|t| t.size()[2]))
+            .fold(S, i64::min))
+    })?;
+    let stride = S as f64 / min_h.max(1) as f64;
+    if let Some(head) = c.layers.last_mut() {
+        head.module.config["stride"] = json!([stride]);
+    }
+    c.stride = vec![stride];
     Ok(())
 }
 

@@ -227,6 +227,9 @@ pub(super) fn read_row(
         if name == "C2fCIB" || name == "A2C2f" {
             *legacy = false;
         }
+        if name == "A2C2f" && matches!(set.scale.as_deref(), Some("l" | "x")) {
+            args.extend([Value::Bool(true), 1.2.into()]); // residual, mlp_ratio
+        }
         c2.into()
     } else if name == "Concat" {
         sources(&f)
@@ -254,6 +257,16 @@ pub(super) fn read_row(
             }
             kw.insert("legacy".into(), (*legacy).into());
         }
+        Value::Null
+    } else if name == "Depth" || name == "SemanticSegment" {
+        let inputs: Vec<Value> = sources(&f)
+            .iter()
+            .map(|&j| int_channel(ch, j).map(Value::from))
+            .collect::<Result<_>>()?;
+        if name == "Depth" {
+            args.truncate(1); // c_mid; drops the mode argument old checkpoints store
+        }
+        args.push(inputs.into());
         Value::Null
     } else if name == "CBLinear" {
         let c2 = args
