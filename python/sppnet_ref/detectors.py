@@ -71,6 +71,7 @@ def detectors(suite, reply):
         if spec.get("fixture"):
             third_party(spec, reply, load_checkpoint)
             continue
+        torch.manual_seed(spec["seed"])  # what randomise leaves (biases, transposed convs, Linear): reproducible
         model = task_model(spec["yaml"])(spec["yaml"], verbose=False)
         randomise(model, spec["seed"])
         reset_dfl(model)

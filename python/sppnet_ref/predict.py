@@ -77,6 +77,7 @@ def checkpoint(spec, reply):
     if spec.get("fixture"):
         shutil.copyfile(fetch(spec["fixture"]), path)
         return name
+    torch.manual_seed(spec["seed"])  # the parts randomise leaves (biases, transposed convs): reproducible
     model = task_model(spec["yaml"])(spec["yaml"], verbose=False)
     randomise(model, spec["seed"])
     reset_dfl(model)
@@ -96,7 +97,7 @@ def predict(suite, reply):
         model = YOLO(reply.path(weights))
         # A model saved with train_args.imgsz is predicted without imgsz: upstream then takes the
         # trained size (YOLO._reset_ckpt_args keeps it), as sppnet detect does by default.
-        keys = ("conf", "iou", "max_det", "classes") + (() if spec.get("train_imgsz") else ("imgsz",))
+        keys = ("conf", "iou", "max_det", "classes", "retina_masks") + (() if spec.get("train_imgsz") else ("imgsz",))
         settings = {k: spec[k] for k in keys}
         case = reply.case(spec["name"], files={"checkpoint": weights},
                           params={**settings, "agnostic_nms": spec["agnostic"], "end2end": bool(spec.get("end2end")),
@@ -107,7 +108,8 @@ def predict(suite, reply):
             r = model.predict(path, verbose=False, device="cpu", agnostic_nms=spec["agnostic"],
                               nms=False if spec.get("end2end") else None, **settings)[0]
             decoded = torch.from_numpy(np.ascontiguousarray(cv2.imread(path)[..., ::-1]))
-            reply.run(case, decoded, name=image, eval=rows_of(r))
+            masks = {} if r.masks is None else {"masks": r.masks.data.to(torch.uint8).contiguous()}
+            reply.run(case, decoded, name=image, eval=rows_of(r), **masks)
 
 
 def rows_of(r):

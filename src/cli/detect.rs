@@ -51,6 +51,10 @@ pub struct DetectArgs {
     /// ultralytics' `nms=False` (by default predict uses the one-to-many head and NMS).
     #[arg(long)]
     end2end: bool,
+    /// Segmentation masks at the original image's size (`process_mask_native`), instead of the
+    /// inference size; ignored, with a note, by models without masks.
+    #[arg(long)]
+    retina_masks: bool,
     /// auto (CUDA when available), cpu, cuda, cuda:N.
     #[arg(long, default_value = "auto")]
     device: String,
@@ -216,6 +220,7 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         classes: args.classes.clone(),
         agnostic: args.agnostic_nms,
         max_det: args.max_det,
+        retina_masks: args.retina_masks,
     };
     nms.validate()?;
     let files = expand_inputs(&args.inputs)?;
@@ -246,6 +251,12 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         ..Default::default()
     };
     let det = Detector::load_with(&args.weights, run, &opts)?;
+    if args.retina_masks && det.task().name != "segment" {
+        super::term::note(&format!(
+            "note: --retina-masks applies to segmentation models; this is a {} model (ignored, as ultralytics ignores it)",
+            det.task().name
+        ));
+    }
     det.notes
         .iter()
         .for_each(|n| super::term::note(&format!("note: {n}")));

@@ -13,6 +13,7 @@ mod pose;
 pub mod postprocess;
 pub mod rotated;
 pub mod run;
+mod segment;
 pub mod task;
 
 use std::collections::BTreeMap;
@@ -312,15 +313,21 @@ impl Detector {
             .f_to_device(self.model.device())?)
     }
 
-    /// The model's first output (see [`DetectionModel`]).
-    pub fn infer(&self, x: &Tensor) -> Result<Tensor> {
-        self.model.forward(x)
+    /// The model's outputs: the predictions, then (a segmentation model's) the mask
+    /// prototypes.
+    pub fn infer(&self, x: &Tensor) -> Result<Vec<Tensor>> {
+        Ok(self
+            .model
+            .forward_named(x)?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect())
     }
 
     /// NMS (or the end-to-end rows) and boxes back onto each original `(h, w)`.
     pub fn postprocess(
         &self,
-        pred: &Tensor,
+        outputs: &[Tensor],
         nms: &Nms,
         input: (usize, usize),
         originals: &[(usize, usize)],
@@ -331,6 +338,9 @@ impl Detector {
             n => n,
         };
         let nc = self.task.counts_classes.then_some(names);
+        let pred = outputs
+            .first()
+            .ok_or_else(|| Error::InvalidInput("the model gave no output".into()))?;
         let rows = nms_rows(pred, nms, self.end2end, nc, self.task.rotated)?;
         if rows.len() != originals.len() {
             return Err(Error::InvalidInput(format!(
@@ -341,12 +351,16 @@ impl Detector {
         }
         rows.into_iter()
             .zip(originals)
-            .map(|(rows, &original)| {
+            .enumerate()
+            .map(|(i, (rows, &original))| {
+                let proto = outputs.get(1).map(|p| p.f_get(i as i64)).transpose()?;
                 let frame = task::Frame {
                     input,
                     original,
                     names: &self.config.names,
                     kpt_shape: self.kpt_shape,
+                    proto,
+                    retina_masks: nms.retina_masks,
                 };
                 (self.task.finish)(&frame, rows)
             })

@@ -36,6 +36,8 @@ pub struct Nms {
     pub agnostic: bool,
     /// Most rows per image (`max_det`, at least 1).
     pub max_det: usize,
+    /// Segmentation masks at the original image's size (`retina_masks`), else at the input's.
+    pub retina_masks: bool,
 }
 
 impl Default for Nms {
@@ -47,6 +49,7 @@ impl Default for Nms {
             classes: None,
             agnostic: false,
             max_det: 300,
+            retina_masks: false,
         }
     }
 }

@@ -185,10 +185,8 @@ fn run_group(
     let pre = decode_ms + share(t, n);
     let t = Instant::now();
     let pred = det.infer(&x)?;
-    if pred.device() != tch::Device::Cpu {
-        let _ = pred
-            .f_sum(tch::Kind::Float)?
-            .f_to_device(tch::Device::Cpu)?; // wait for CUDA
+    if let Some(p) = pred.first().filter(|p| p.device() != tch::Device::Cpu) {
+        let _ = p.f_sum(tch::Kind::Float)?.f_to_device(tch::Device::Cpu)?; // wait for CUDA
     }
     let inference = share(t, n);
     let t = Instant::now();

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{Detection, RunAs};
+use super::{obb, pose, segment, Detection, RunAs};
 use crate::error::{Error, Result};
 use crate::images::letterbox::{scale_boxes, Gains};
 use crate::modules::detection_model::DetectionModelConfig;
@@ -24,6 +24,9 @@ pub enum Extra {
     /// OBB: `cx, cy, w, h, angle` on the original image (`result.obb.xywhr[i]`); the
     /// detection's box is its axis-aligned hull (`result.obb.xyxy[i]`).
     Obb([f32; 5]),
+    /// Segment: the instance mask (`result.masks.data[i]`), at the input size (or the
+    /// original's with `retina_masks`).
+    Mask(super::segment::Mask),
 }
 
 impl Extra {
@@ -37,6 +40,10 @@ impl Extra {
                 json!(k.iter().map(|p| f(p)).collect::<Vec<_>>()),
             )),
             Extra::Obb(b) => Some(("obb", json!(f(b)))),
+            Extra::Mask(m) => Some((
+                "mask",
+                json!({"size": [m.height, m.width], "counts": m.counts}),
+            )),
         }
     }
 
@@ -48,6 +55,7 @@ impl Extra {
             Extra::Obb([x, y, w, h, r]) => {
                 Some(format!("obb [{x:.1}, {y:.1}, {w:.1}, {h:.1}, {r:.3}]"))
             }
+            Extra::Mask(m) => Some(format!("mask of {} px", m.area())),
         }
     }
 
@@ -57,6 +65,7 @@ impl Extra {
             Extra::None => vec![],
             Extra::Keypoints(k) => k.iter().flatten().copied().collect(),
             Extra::Obb(b) => b.to_vec(),
+            Extra::Mask(_) => vec![],
         }
     }
 }
@@ -72,6 +81,10 @@ pub struct Frame<'a> {
     pub names: &'a BTreeMap<i64, String>,
     /// The head's `kpt_shape` (pose).
     pub kpt_shape: Option<[usize; 2]>,
+    /// This image's mask prototypes `[nm, mh, mw]` (segment).
+    pub proto: Option<tch::Tensor>,
+    /// Masks at the original size (`retina_masks`), else at the input size.
+    pub retina_masks: bool,
 }
 
 impl Frame<'_> {
@@ -118,29 +131,30 @@ pub struct Task {
 }
 
 /// Every task `predict` runs. One line per task.
+#[rustfmt::skip]
 pub static TASKS: &[Task] = &[
-    Task {
-        name: "detect",
-        model: "detection_model",
-        rotated: false,
-        counts_classes: false,
-        finish: detect,
-    },
-    Task {
-        name: "pose",
-        model: "pose_model",
-        rotated: false,
-        counts_classes: true,
-        finish: super::pose::finish,
-    },
-    Task {
-        name: "obb",
-        model: "obb_model",
-        rotated: true,
-        counts_classes: true,
-        finish: super::obb::finish,
-    },
+    task("detect", "detection_model", false, false, detect),
+    task("pose", "pose_model", false, true, pose::finish),
+    task("obb", "obb_model", true, true, obb::finish),
+    task("segment", "segmentation_model", false, true, segment::finish),
 ];
+
+/// A [`Task`]: name, model class, rotated NMS, NMS told the class count, result file.
+const fn task(
+    name: &'static str,
+    model: &'static str,
+    rotated: bool,
+    counts: bool,
+    finish: Finish,
+) -> Task {
+    Task {
+        name,
+        model,
+        rotated,
+        counts_classes: counts,
+        finish,
+    }
+}
 
 /// The task whose model class is `model`.
 pub fn for_model(model: &str) -> Option<&'static Task> {

@@ -179,6 +179,7 @@ fn predict(c: &Ctx<'_>) -> Result<Vec<Row>> {
         max_det: 300,
         classes: None,
         agnostic: false,
+        retina_masks: false,
     };
     let replied = c.run(
         &Suite::Predict {

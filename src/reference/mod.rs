@@ -129,6 +129,8 @@ pub enum Output {
     Proto,
     /// The mask prototypes of the fused model.
     FusedProto,
+    /// A segmentation predict's instance masks (`result.masks.data`, uint8 `[n, h, w]`).
+    Masks,
 }
 
 /// A refused input.

@@ -339,4 +339,7 @@ pub struct PredictCase {
     pub classes: Option<Vec<i64>>,
     /// `agnostic_nms`.
     pub agnostic: bool,
+    /// `retina_masks` (segmentation masks at the original size).
+    #[serde(default)]
+    pub retina_masks: bool,
 }

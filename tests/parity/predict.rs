@@ -39,6 +39,7 @@ fn case(
         max_det,
         classes,
         agnostic,
+        retina_masks: false,
     }
 }
 
@@ -143,6 +144,7 @@ fn detect_matches_ultralytics_predict_on_png_and_measures_jpeg() {
             classes: spec.classes.clone(),
             agnostic: spec.agnostic,
             max_det: spec.max_det,
+            retina_masks: false,
         };
         assert_eq!(
             det.train_imgsz.filter(|_| spec.train_imgsz.is_some()),

