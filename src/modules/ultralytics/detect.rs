@@ -3,12 +3,11 @@
 //! both (`one2one_cv2`, `one2one_cv3`: YOLO26, YOLOv10), DFL (or none, `reg_max = 1`), anchor
 //! decoding, and the end-to-end head's top-k.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
 use super::head_ops::{dist2bbox, levels, make_anchors, topk};
+use super::task_head::Drop;
 use crate::error::{Error, Result};
 use crate::modules::child::{build_list, fused_list, list_fusable};
 use crate::modules::composite::attr_or;
@@ -96,7 +95,7 @@ pub struct Detect {
     /// `dfl`.
     pub dfl: Box<dyn Module>,
     /// Drops the branch the forward does not use, as upstream's `Detect.fuse`.
-    drop: Option<&'static [&'static str]>,
+    drop: Drop,
 }
 
 /// What every Detect-family head computes before its own part: the box distances after DFL
@@ -185,23 +184,13 @@ impl Module for Detect {
 
     fn fusable(&self) -> Vec<(String, &dyn Fuse)> {
         let mut units: Vec<(String, &dyn Fuse)> = Vec::new();
-        if self.drop.is_some() {
-            units.push((String::new(), self as &dyn Fuse));
+        if !self.drop.0.is_empty() {
+            units.push((String::new(), &self.drop as &dyn Fuse));
         }
         for (name, head) in self.names.iter().zip(&self.heads) {
             units.extend(list_fusable(&format!("{name}."), head));
         }
         units
-    }
-}
-
-impl Fuse for Detect {
-    fn fold(&self, prefix: &str, sd: &mut BTreeMap<String, Tensor>) -> Result<()> {
-        for name in self.drop.unwrap_or_default() {
-            let dropped = format!("{prefix}{name}.");
-            sd.retain(|k, _| !k.starts_with(&dropped));
-        }
-        Ok(())
     }
 }
 
@@ -257,7 +246,7 @@ impl Block for Detect {
             names,
             dfl: c.dfl.build(&s.sub("dfl"))?,
             config: c.clone(),
-            drop,
+            drop: Drop(drop.unwrap_or_default().iter().map(|n| n.to_string()).collect()),
         })
     }
 
