@@ -7,7 +7,10 @@
 pub mod decode;
 pub mod draw;
 pub mod letterbox;
+pub mod pil;
+pub mod plot;
 pub mod resize;
+pub mod transforms;
 
 use std::io::BufReader;
 use std::path::Path;

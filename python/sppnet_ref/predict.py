@@ -66,6 +66,26 @@ def make_images(out_dir, jpeg):
     return files
 
 
+def _transforms(kind, s):
+    """Pickled classify transforms a trainer could have attached (`model.transforms`), at size s:
+    other filters than the default bilinear, normalisations as tensors and as tuples, a chain of
+    two resizes with a padding crop; `list_ignored` (a one-element size list) is one the
+    predictor does not use (its size is `(s,)`, not `(s, s)`): it falls back on
+    classify_transforms(imgsz)."""
+    import torchvision.transforms as T
+    M = T.InterpolationMode
+    imagenet = T.Normalize(torch.tensor((0.485, 0.456, 0.406)), torch.tensor((0.229, 0.224, 0.225)))
+    steps = {
+        "bicubic_imagenet": [T.Resize(s, interpolation=M.BICUBIC), T.CenterCrop(s), T.ToTensor(), imagenet],
+        "lanczos_crop": [T.Resize(s, interpolation=M.LANCZOS), T.CenterCrop(s - 24), T.ToTensor(),
+                         T.Normalize((0.5, 0.5, 0.5), (0.25, 0.3, 0.2))],
+        "box_hamming_pad": [T.Resize(s, interpolation=M.BOX), T.Resize((s, s - 40), interpolation=M.HAMMING),
+                            T.CenterCrop((s, s)), T.ToTensor(), imagenet],
+        "list_ignored": [T.Resize([s]), T.CenterCrop(s), T.ToTensor(), imagenet],
+    }[kind]
+    return T.Compose(steps)
+
+
 def checkpoint(spec, reply):
     """The case's weights file: a real fixture, or a yaml model randomised and saved as a
     trainer would (see detectors.py). `end2end` is a predict setting here (`nms=False`)."""
@@ -82,7 +102,10 @@ def checkpoint(spec, reply):
     randomise(model, spec["seed"])
     reset_dfl(model)
     model.eval()
-    save_checkpoint(model, path, "best", imgsz=spec.get("train_imgsz") or 640)
+    imgsz = spec.get("train_imgsz") or spec["imgsz"] or 640
+    if spec.get("transforms"):
+        model.transforms = _transforms(spec["transforms"], imgsz)
+    save_checkpoint(model, path, "best", imgsz=imgsz)
     return name
 
 
@@ -97,7 +120,7 @@ def predict(suite, reply):
         model = YOLO(reply.path(weights))
         # A model saved with train_args.imgsz is predicted without imgsz: upstream then takes the
         # trained size (YOLO._reset_ckpt_args keeps it), as sppnet detect does by default.
-        keys = ("conf", "iou", "max_det", "classes", "retina_masks") + (() if spec.get("train_imgsz") else ("imgsz",))
+        keys = ("conf", "iou", "max_det", "classes", "retina_masks") + (() if spec.get("train_imgsz") or not spec["imgsz"] else ("imgsz",))
         settings = {k: spec[k] for k in keys}
         case = reply.case(spec["name"], files={"checkpoint": weights},
                           params={**settings, "agnostic_nms": spec["agnostic"], "end2end": bool(spec.get("end2end")),
@@ -108,14 +131,28 @@ def predict(suite, reply):
             r = model.predict(path, verbose=False, device="cpu", agnostic_nms=spec["agnostic"],
                               nms=False if spec.get("end2end") else None, **settings)[0]
             decoded = torch.from_numpy(np.ascontiguousarray(cv2.imread(path)[..., ::-1]))
-            masks = {} if r.masks is None else {"masks": r.masks.data.to(torch.uint8).contiguous()}
-            reply.run(case, decoded, name=image, eval=rows_of(r), **masks)
+            extra = {}
+            if r.masks is not None:
+                extra["masks"] = r.masks.data.to(torch.uint8).contiguous()
+            if r.probs is not None:
+                extra["probs"] = r.probs.data.float().contiguous()[None]
+            if getattr(r, "semantic_mask", None) is not None:
+                extra["map"] = r.semantic_mask.data.to(torch.int32).contiguous()
+            if getattr(r, "depth", None) is not None:
+                extra["map"] = r.depth.data.float().contiguous()
+            reply.run(case, decoded, name=image, eval=rows_of(r), **extra)
 
 
 def rows_of(r):
     """A result's detections as `[n, 6 + e]` float32 rows: `x1, y1, x2, y2, conf, class`, then
     pose's `keypoints.data[i]` flattened, or for OBB (whose box is `obb.xyxy`, the hull) its
-    `obb.xywhr[i]`."""
+    `obb.xywhr[i]`; a classifier's top 5 as `[k, 2]` rows `class, confidence`; `[0, 6]` for
+    the per-pixel tasks."""
+    if r.probs is not None:
+        p = r.probs
+        return torch.stack([torch.tensor(p.top5, dtype=torch.float32), p.top5conf.float()], 1)
+    if r.boxes is None and r.obb is None:
+        return torch.zeros(0, 6)
     if r.obb is not None:
         o = r.obb
         return torch.cat([o.xyxy, o.conf[:, None], o.cls[:, None], o.xywhr], 1).float()

@@ -31,6 +31,7 @@ SUITES = {
     "torch_files": ("torch_files", "torch_files"),
     "detectors": ("detectors", "detectors"),
     "resize": ("detectors", "resize"),
+    "pil_resize": ("pil", "pil_resize"),
     "nms": ("detectors", "nms"),
     "letterbox": ("detectors", "letterbox"),
     "scale_boxes": ("detectors", "scale_boxes"),

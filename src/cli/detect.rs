@@ -12,8 +12,8 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::{json, Value};
 use sppnet::detect::run::{detect_files, ImageResult, Job};
-use sppnet::detect::{Detection, Detector, Nms, RunAs};
-use sppnet::images::draw::{draw, encode, Labelled};
+use sppnet::detect::{Detector, Nms, RunAs};
+use sppnet::images::draw::encode;
 use sppnet::images::{expand_inputs, Rgb8, DEFAULT_MAX_PIXELS};
 use sppnet::io::{refuse_existing, write_atomic_except, Protected};
 use sppnet::runtime::{configure_threads, parse_device};
@@ -125,30 +125,16 @@ fn is_jpeg(p: &Path) -> bool {
 
 fn save_picture(
     img: &Rgb8,
-    dets: &[Detection],
+    r: &ImageResult,
     path: &Path,
     force: bool,
     inputs: &Protected,
 ) -> sppnet::Result<()> {
-    let labels: Vec<String> = dets
-        .iter()
-        .map(|d| format!("{} {:.2}", d.name, d.confidence))
-        .collect();
-    let boxes: Vec<Labelled<'_>> = dets
-        .iter()
-        .zip(&labels)
-        .map(|(d, l)| Labelled {
-            bbox: d.bbox,
-            label: l,
-            class: d.class,
-        })
-        .collect();
-    let mut img = img.clone();
-    draw(&mut img, &boxes)?;
+    let img = sppnet::detect::picture(img, r)?;
     write_atomic_except(path, &encode(&img, is_jpeg(path))?, force, inputs)
 }
 
-fn to_json(path: &Path, r: &ImageResult, task: &str) -> Value {
+fn to_json(path: &Path, r: &ImageResult, task: &str, names: &BTreeMap<i64, String>) -> Value {
     let dets: Vec<Value> = r
         .detections
         .iter()
@@ -167,6 +153,9 @@ fn to_json(path: &Path, r: &ImageResult, task: &str) -> Value {
     obj.insert("height".into(), r.height.into());
     obj.insert("task".into(), task.into());
     obj.insert("detections".into(), dets.into());
+    for (key, v) in r.summary.json(names) {
+        obj.insert(key.into(), v);
+    }
     obj.insert(
         "ms".into(),
         json!({"preprocess": r.ms.preprocess, "inference": r.ms.inference, "postprocess": r.ms.postprocess}),
@@ -183,7 +172,9 @@ fn human(path: &Path, r: &ImageResult) -> String {
         .iter()
         .map(|(n, c)| format!("{c} {}", field(n)))
         .collect();
-    let what = if what.is_empty() {
+    let what = if let Some(t) = r.summary.text() {
+        t
+    } else if what.is_empty() {
         "no detections".to_string()
     } else {
         what.join(", ")
@@ -295,7 +286,7 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     let start = Instant::now();
     let results = detect_files(&det, &files, &job, |i, r, img| {
         if let (Some(pics), Ok(r), Some(img)) = (&pictures, r, img) {
-            save_picture(img, &r.detections, &pics[i], args.force, &inputs)?;
+            save_picture(img, r, &pics[i], args.force, &inputs)?;
         }
         if let Some(b) = &bar {
             b.inc(1);
@@ -309,7 +300,9 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     let (mut text, mut failed) = (String::new(), 0);
     for (path, r) in files.iter().zip(&results) {
         match r {
-            Ok(r) if args.json => text += &format!("{}\n", to_json(path, r, det.task().name)),
+            Ok(r) if args.json => {
+                text += &format!("{}\n", to_json(path, r, det.task().name, det.names()))
+            }
             Ok(r) => text += &human(path, r),
             Err(e) => {
                 failed += 1;

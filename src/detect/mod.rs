@@ -7,13 +7,18 @@
 //! [`Detector`] runs one same-sized batch; [`run`] runs files and folders, batching images of
 //! one size together, with per-file errors.
 
+mod classify;
+mod dense;
+mod input;
 mod memory;
 mod obb;
+pub mod picture;
 mod pose;
 pub mod postprocess;
 pub mod rotated;
 pub mod run;
 mod segment;
+pub mod summary;
 pub mod task;
 
 use std::collections::BTreeMap;
@@ -22,14 +27,15 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{Error, Result};
-use crate::images::letterbox::Letterbox;
 use crate::images::Rgb8;
 use crate::modules::detection_model::DetectionModelConfig;
 use crate::port::{is_safetensors, port, PortOptions};
 use crate::Model;
 
 pub use memory::DEFAULT_MAX_MEMORY;
+pub use picture::picture;
 pub use postprocess::{nms_rows, non_max_suppression, Nms};
+pub use summary::Summary;
 pub use task::{Extra, Task};
 
 /// ultralytics' default inference size.
@@ -114,6 +120,8 @@ pub struct Detector {
     per_pixel: f64,
     /// The size the model was trained at (the checkpoint's `train_args.imgsz`), when known.
     pub train_imgsz: Option<usize>,
+    /// A classifier's pickled transforms, when the checkpoint has them.
+    pub transforms: Option<crate::images::transforms::Transforms>,
     /// What loading noted (defaults taken, settings ignored).
     pub notes: Vec<String>,
 }
@@ -130,19 +138,19 @@ impl Detector {
     pub fn load_with(path: &Path, run: RunAs, opts: &PortOptions) -> Result<Detector> {
         let (file, len) = crate::io::open_regular(path)?;
         let head = crate::io::read_at(&file, path, 0, len.min(16))?;
-        let (model, trained) = if is_safetensors(&head) && opts.yaml.is_none() {
-            let trained = crate::model::meta::train_imgsz(&crate::io::read_header(path)?.metadata);
-            (Model::load(path, Device::Cpu)?, trained)
+        let (model, trained, transforms) = if is_safetensors(&head) && opts.yaml.is_none() {
+            let meta = crate::io::read_header(path)?.metadata;
+            let trained = crate::model::meta::train_imgsz(&meta);
+            let transforms = crate::model::meta::transforms(&meta)?;
+            (Model::load(path, Device::Cpu)?, trained, transforms)
         } else {
             let ported = port(path, opts)?;
-            let trained = ported.train_imgsz;
-            (
-                Model::from_tensors(ported.spec, &ported.tensors, Device::Cpu)?,
-                trained,
-            )
+            let model = Model::from_tensors(ported.spec, &ported.tensors, Device::Cpu)?;
+            (model, ported.train_imgsz, ported.transforms)
         };
         let mut det = Detector::from_model(model, run)?;
         det.train_imgsz = trained.and_then(|n| usize::try_from(n).ok());
+        det.transforms = transforms;
         Ok(det)
     }
 
@@ -201,6 +209,7 @@ impl Detector {
             channels_last,
             per_pixel,
             train_imgsz: None,
+            transforms: None,
             notes,
         })
     }
@@ -242,77 +251,6 @@ impl Detector {
         imgsz.div_ceil(s).max(1) * s
     }
 
-    /// The letterboxed input size `(w, h)` of an `h0 × w0` image at `imgsz` (a multiple of
-    /// the stride).
-    pub fn input_size(&self, h0: usize, w0: usize, imgsz: usize) -> Result<(usize, usize)> {
-        Ok(Letterbox::params(h0, w0, imgsz, imgsz, self.stride(), true)?.size())
-    }
-
-    /// Letterbox a batch of same-sized images to `imgsz` (a multiple of the stride) and make the
-    /// model's input: RGB, `/ 255`, in the model's dtype and device.
-    ///
-    /// # Shapes
-    /// `B` images of `h × w` → `[B, 3, H, W]`, `H, W ≤ imgsz` multiples of the stride.
-    pub fn preprocess(&self, images: &[&Rgb8], imgsz: usize) -> Result<Tensor> {
-        let first = images
-            .first()
-            .ok_or_else(|| Error::InvalidInput("no image to detect on".into()))?;
-        let (h0, w0) = (first.height, first.width);
-        if images.iter().any(|i| (i.height, i.width) != (h0, w0)) {
-            return Err(Error::InvalidInput(
-                "a batch holds images of one size".into(),
-            ));
-        }
-        let lb = Letterbox::params(h0, w0, imgsz, imgsz, self.stride(), true)?;
-        let (pw, ph) = lb.size();
-        let mut bytes = Vec::with_capacity(images.len() * pw * ph * 3);
-        for img in images {
-            bytes.extend(lb.apply(&img.data, w0, h0, 3)?);
-        }
-        let b = images.len() as i64;
-        let (h, w) = (ph as i64, pw as i64);
-        if self.model.kind() != Kind::Float {
-            // As upstream: uint8 to the model's dtype, then `/ 255` in that dtype.
-            let x = Tensor::f_from_data_size(&bytes, &[b, h, w, 3], Kind::Uint8)?
-                .f_to_device(self.model.device())?
-                .f_permute([0, 3, 1, 2])?
-                .f_contiguous()?;
-            let mut x = x.f_to_kind(self.model.kind())?;
-            let _ = x.f_div_scalar_(255)?;
-            return Ok(x);
-        }
-        // f32: each byte through a table made by libtorch's own `float() / 255` (so the same
-        // bits). Channels-last, the bytes' own order is the input's (a `[B, 3, H, W]` view of
-        // `[B, H, W, 3]`); else written planar in one pass.
-        let lut = &self.lut;
-        if self.channels_last {
-            let values: Vec<f32> = bytes.iter().map(|&v| lut[usize::from(v)]).collect();
-            return Ok(Tensor::f_from_slice(&values)?
-                .f_view([b, h, w, 3])?
-                .f_permute([0, 3, 1, 2])?
-                .f_to_device(self.model.device())?);
-        }
-        let plane = ph * pw;
-        let mut planar = vec![0f32; images.len() * 3 * plane];
-        for (dst, src) in planar
-            .chunks_exact_mut(3 * plane)
-            .zip(bytes.chunks_exact(3 * plane))
-        {
-            let (r, rest) = dst.split_at_mut(plane);
-            let (g, bl) = rest.split_at_mut(plane);
-            for (i, px) in src.chunks_exact(3).enumerate() {
-                (r[i], g[i], bl[i]) = (
-                    lut[px[0] as usize],
-                    lut[px[1] as usize],
-                    lut[px[2] as usize],
-                );
-            }
-        }
-        Ok(Tensor::f_from_slice(&planar)?
-            .f_view([b, 3, h, w])?
-            .f_to_device(self.model.device())?)
-    }
-
     /// The model's outputs: the predictions, then (a segmentation model's) the mask
     /// prototypes.
     pub fn infer(&self, x: &Tensor) -> Result<Vec<Tensor>> {
@@ -331,17 +269,47 @@ impl Detector {
         nms: &Nms,
         input: (usize, usize),
         originals: &[(usize, usize)],
-    ) -> Result<Vec<Vec<Detection>>> {
+    ) -> Result<Vec<(Vec<Detection>, Summary)>> {
+        let frame = |i: usize, original| -> Result<task::Frame<'_>> {
+            Ok(task::Frame {
+                input,
+                original,
+                names: &self.config.names,
+                kpt_shape: self.kpt_shape,
+                proto: outputs.get(1).map(|p| p.f_get(i as i64)).transpose()?,
+                retina_masks: nms.retina_masks,
+            })
+        };
+        let (rotated, counts_classes, finish) = match self.task.post {
+            task::Post::Nms {
+                rotated,
+                counts_classes,
+                finish,
+            } => (rotated, counts_classes, finish),
+            task::Post::Each(each) => {
+                return originals
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &original)| {
+                        let mine = outputs
+                            .iter()
+                            .map(|o| o.f_narrow(0, i as i64, 1))
+                            .collect::<std::result::Result<Vec<_>, _>>()?;
+                        Ok((vec![], each(&frame(i, original)?, &mine)?))
+                    })
+                    .collect();
+            }
+        };
         // `nc=len(names)` for a task whose rows carry channels after the classes.
         let names = match self.config.names.len() {
             0 => self.config.nc as usize,
             n => n,
         };
-        let nc = self.task.counts_classes.then_some(names);
+        let nc = counts_classes.then_some(names);
         let pred = outputs
             .first()
             .ok_or_else(|| Error::InvalidInput("the model gave no output".into()))?;
-        let rows = nms_rows(pred, nms, self.end2end, nc, self.task.rotated)?;
+        let rows = nms_rows(pred, nms, self.end2end, nc, rotated)?;
         if rows.len() != originals.len() {
             return Err(Error::InvalidInput(format!(
                 "{} images but {} predictions",
@@ -352,18 +320,7 @@ impl Detector {
         rows.into_iter()
             .zip(originals)
             .enumerate()
-            .map(|(i, (rows, &original))| {
-                let proto = outputs.get(1).map(|p| p.f_get(i as i64)).transpose()?;
-                let frame = task::Frame {
-                    input,
-                    original,
-                    names: &self.config.names,
-                    kpt_shape: self.kpt_shape,
-                    proto,
-                    retina_masks: nms.retina_masks,
-                };
-                (self.task.finish)(&frame, rows)
-            })
+            .map(|(i, (rows, &original))| Ok((finish(&frame(i, original)?, rows)?, Summary::None)))
             .collect()
     }
 
@@ -379,6 +336,7 @@ impl Detector {
         let pred = self.infer(&x)?;
         let (h1, w1) = (x.size()[2] as usize, x.size()[3] as usize);
         let originals: Vec<(usize, usize)> = images.iter().map(|i| (i.height, i.width)).collect();
-        self.postprocess(&pred, nms, (h1, w1), &originals)
+        let all = self.postprocess(&pred, nms, (h1, w1), &originals)?;
+        Ok(all.into_iter().map(|(d, _)| d).collect())
     }
 }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{Detection, Detector, Nms};
+use super::{Detection, Detector, Nms, Summary};
 use crate::error::{Error, Result};
 use crate::images::{buckets, decode_rgb8, image_size, Rgb8};
 
@@ -30,6 +30,8 @@ pub struct ImageResult {
     pub height: usize,
     /// Detections, best first.
     pub detections: Vec<Detection>,
+    /// What a task without boxes gives (top-5, a class or depth map).
+    pub summary: Summary,
     /// Where the time went.
     pub ms: Timings,
 }
@@ -197,10 +199,11 @@ fn run_group(
     Ok(images
         .iter()
         .zip(dets)
-        .map(|(img, detections)| ImageResult {
+        .map(|(img, (detections, summary))| ImageResult {
             width: img.width,
             height: img.height,
             detections,
+            summary,
             ms: Timings {
                 preprocess: pre,
                 inference,

@@ -75,7 +75,7 @@ fn binarize(logits: &[f32], (h, w): (usize, usize), b: [f32; 4]) -> Mask {
 }
 
 /// `scale_masks(masks, shape)`: the letterbox padding cropped off, then bilinear to `shape`.
-fn scale_masks(masks: &Tensor, (h0, w0): (usize, usize)) -> Result<Tensor> {
+pub(super) fn scale_masks(masks: &Tensor, (h0, w0): (usize, usize)) -> Result<Tensor> {
     let size = masks.size();
     let (h1, w1) = (size[2], size[3]);
     if (h1, w1) == (h0 as i64, w0 as i64) {

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{obb, pose, segment, Detection, RunAs};
+use super::summary::Summary;
+use super::{classify, dense, obb, pose, segment, Detection, RunAs};
 use crate::error::{Error, Result};
 use crate::images::letterbox::{scale_boxes, Gains};
 use crate::modules::detection_model::DetectionModelConfig;
@@ -114,45 +115,90 @@ impl Frame<'_> {
 /// One image's NMS rows (each `6 + e` values) to detections on the original image.
 pub type Finish = fn(&Frame<'_>, Vec<Vec<f32>>) -> Result<Vec<Detection>>;
 
+/// One image's outputs (each `[1, …]`) to its summary (a task without boxes).
+pub type Each = fn(&Frame<'_>, &[tch::Tensor]) -> Result<Summary>;
+
+/// How an image becomes the model's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// `LetterBox(auto=True)`: the aspect kept, padded with 114 up to the stride.
+    Letterbox,
+    /// `LetterBox(scale_fill=True)`: stretched to `imgsz × imgsz` (a `scale_fill` predictor).
+    Stretch,
+    /// The classifier's transforms (pickled, or `classify_transforms(imgsz)`).
+    Transforms,
+}
+
+/// How the outputs become results.
+#[derive(Debug, Clone, Copy)]
+pub enum Post {
+    /// Boxes through NMS (or the end-to-end rows), then each image's rows to detections.
+    Nms {
+        /// NMS on rotated boxes (`rotated=True`).
+        rotated: bool,
+        /// NMS told the class count (`nc=len(names)`), so that the task's channels after the
+        /// classes are kept; a detector's NMS takes every channel as a class (`nc=0`).
+        counts_classes: bool,
+        /// One image's NMS rows to detections on the original image.
+        finish: Finish,
+    },
+    /// Each image's outputs to a summary (top-5, a class map, a depth map).
+    Each(Each),
+}
+
 /// A task `predict` runs.
 #[derive(Debug)]
 pub struct Task {
-    /// ultralytics' name for it (`detect`, `pose`, `obb`), as `--json` reports it.
+    /// ultralytics' name for it (`detect`, `pose`, `obb`, …), as `--json` reports it.
     pub name: &'static str,
     /// The model class (registry name) whose checkpoints it runs.
     pub model: &'static str,
-    /// NMS on rotated boxes (`rotated=True`).
-    pub rotated: bool,
-    /// NMS told the class count (`nc=len(names)`), so that the task's channels after the
-    /// classes are kept; a detector's NMS takes every channel as a class (`nc=0`).
-    pub counts_classes: bool,
-    /// One image's NMS rows to detections on the original image.
-    pub finish: Finish,
+    /// How an image becomes the input.
+    pub input: Input,
+    /// How the outputs become results.
+    pub post: Post,
 }
 
 /// Every task `predict` runs. One line per task.
 #[rustfmt::skip]
 pub static TASKS: &[Task] = &[
-    task("detect", "detection_model", false, false, detect),
-    task("pose", "pose_model", false, true, pose::finish),
-    task("obb", "obb_model", true, true, obb::finish),
-    task("segment", "segmentation_model", false, true, segment::finish),
+    nms("detect", "detection_model", false, false, detect),
+    nms("pose", "pose_model", false, true, pose::finish),
+    nms("obb", "obb_model", true, true, obb::finish),
+    nms("segment", "segmentation_model", false, true, segment::finish),
+    each("classify", "classification_model", Input::Transforms, classify::finish),
+    each("semantic", "semantic_segmentation_model", Input::Letterbox, dense::semantic),
+    each("depth", "depth_model", Input::Stretch, dense::depth),
 ];
 
-/// A [`Task`]: name, model class, rotated NMS, NMS told the class count, result file.
-const fn task(
+/// A box [`Task`]: name, model class, rotated NMS, NMS told the class count, result file.
+const fn nms(
     name: &'static str,
     model: &'static str,
     rotated: bool,
-    counts: bool,
+    counts_classes: bool,
     finish: Finish,
 ) -> Task {
+    let post = Post::Nms {
+        rotated,
+        counts_classes,
+        finish,
+    };
     Task {
         name,
         model,
-        rotated,
-        counts_classes: counts,
-        finish,
+        input: Input::Letterbox,
+        post,
+    }
+}
+
+/// A [`Task`] without boxes: name, model class, input, result file.
+const fn each(name: &'static str, model: &'static str, input: Input, f: Each) -> Task {
+    Task {
+        name,
+        model,
+        input,
+        post: Post::Each(f),
     }
 }
 

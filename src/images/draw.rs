@@ -30,9 +30,12 @@ pub struct Labelled<'a> {
     pub label: &'a str,
     /// The class, for the colour.
     pub class: i64,
+    /// A rotated box's corners, drawn instead of the axis-aligned box (whose top-left corner
+    /// still places the label).
+    pub corners: Option<[[f32; 2]; 4]>,
 }
 
-fn fill(img: &mut Rgb8, x0: i64, y0: i64, x1: i64, y1: i64, color: [u8; 3]) {
+pub(crate) fn fill(img: &mut Rgb8, x0: i64, y0: i64, x1: i64, y1: i64, color: [u8; 3]) {
     let (w, h) = (img.width as i64, img.height as i64);
     let (x0, x1) = (x0.clamp(0, w), x1.clamp(0, w));
     let (y0, y1) = (y0.clamp(0, h), y1.clamp(0, h));
@@ -45,7 +48,7 @@ fn fill(img: &mut Rgb8, x0: i64, y0: i64, x1: i64, y1: i64, color: [u8; 3]) {
     }
 }
 
-fn text(img: &mut Rgb8, x: i64, y: i64, s: &str, scale: i64, color: [u8; 3]) {
+pub(crate) fn text(img: &mut Rgb8, x: i64, y: i64, s: &str, scale: i64, color: [u8; 3]) {
     for (i, ch) in s.chars().enumerate() {
         let code = if ch.is_ascii() && !ch.is_ascii_control() {
             ch as usize
@@ -92,10 +95,14 @@ pub fn draw(img: &mut Rgb8, boxes: &[Labelled<'_>]) -> Result<()> {
             at(b.bbox[2], w),
             at(b.bbox[3], h),
         ];
-        fill(img, x1, y1, x2 + 1, y1 + lw, color);
-        fill(img, x1, y2 + 1 - lw, x2 + 1, y2 + 1, color);
-        fill(img, x1, y1, x1 + lw, y2 + 1, color);
-        fill(img, x2 + 1 - lw, y1, x2 + 1, y2 + 1, color);
+        if let Some(c) = &b.corners {
+            super::plot::polygon(img, c, lw, color);
+        } else {
+            fill(img, x1, y1, x2 + 1, y1 + lw, color);
+            fill(img, x1, y2 + 1 - lw, x2 + 1, y2 + 1, color);
+            fill(img, x1, y1, x1 + lw, y2 + 1, color);
+            fill(img, x2 + 1 - lw, y1, x2 + 1, y2 + 1, color);
+        }
         let (tw, th) = (b.label.chars().count() as i64 * 8 * scale, 8 * scale);
         let pad = scale.max(2);
         let outside = y1 - th - 2 * pad >= 0;
@@ -158,11 +165,13 @@ mod tests {
                 bbox: [10.0, 30.0, 50.0, 47.0],
                 label: "person 0.91",
                 class: 0,
+                corners: None,
             },
             Labelled {
                 bbox: [-5.0, -5.0, 80.0, 80.0],
                 label: "\u{1b}[31m",
                 class: 21,
+                corners: None,
             },
         ];
         draw(&mut img, &boxes).unwrap();

@@ -56,6 +56,22 @@ impl Letterbox {
         })
     }
 
+    /// `LetterBox(scale_fill=True)`: stretched to `new_h × new_w`, no padding.
+    pub fn stretch(h0: usize, w0: usize, new_h: usize, new_w: usize) -> Result<Self> {
+        if [h0, w0, new_h, new_w].contains(&0) {
+            return Err(Error::InvalidInput(format!(
+                "cannot stretch {h0}×{w0} to {new_h}×{new_w}"
+            )));
+        }
+        Ok(Letterbox {
+            resized: (new_w, new_h),
+            top: 0,
+            bottom: 0,
+            left: 0,
+            right: 0,
+        })
+    }
+
     /// The padded size, `(width, height)`.
     pub fn size(&self) -> (usize, usize) {
         (

@@ -6,6 +6,7 @@
 //! | `sppnet.class` | the upstream class (`SPP_NET`, `Conv`, `SPP`, …; informative) |
 //! | `sppnet.config` | the config as JSON; missing optional fields take upstream's defaults, unknown fields are refused |
 //! | `sppnet.train_imgsz` | the size a detector was trained at (`train_args.imgsz`), when the `.pt` said; `detect`'s default `--imgsz` |
+//! | `sppnet.transforms` | a classifier's preprocessing (its pickled torchvision transforms) as JSON |
 //! | `format` | `pt` (what `safetensors.torch` writes; ignored on reading) |
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::images::transforms::Transforms;
 use crate::modules::Spec;
 
 /// Metadata key naming the class (registry name).
@@ -27,6 +29,19 @@ pub const META_TRAIN_IMGSZ: &str = "sppnet.train_imgsz";
 pub fn train_imgsz(metadata: &BTreeMap<String, String>) -> Option<i64> {
     let n: i64 = metadata.get(META_TRAIN_IMGSZ)?.trim().parse().ok()?;
     (1..=8192).contains(&n).then_some(n)
+}
+
+/// Metadata key holding a classifier's preprocessing ([`Transforms`] as JSON).
+pub const META_TRANSFORMS: &str = "sppnet.transforms";
+
+/// The classify transforms a file's metadata records, checked.
+pub fn transforms(metadata: &BTreeMap<String, String>) -> Result<Option<Transforms>> {
+    let Some(json) = metadata.get(META_TRANSFORMS) else {
+        return Ok(None);
+    };
+    let t: Transforms = serde_json::from_str(json)
+        .map_err(|e| Error::Config(format!("bad `{META_TRANSFORMS}` metadata: {e}")))?;
+    Transforms::new(t.steps).map(Some)
 }
 
 /// Metadata key naming the upstream Python class.

@@ -180,6 +180,7 @@ fn predict(c: &Ctx<'_>) -> Result<Vec<Row>> {
         classes: None,
         agnostic: false,
         retina_masks: false,
+        transforms: None,
     };
     let replied = c.run(
         &Suite::Predict {

@@ -8,6 +8,7 @@
 
 pub mod inspect;
 pub mod torch;
+pub mod transforms;
 pub mod yaml;
 
 use std::path::Path;
@@ -17,7 +18,7 @@ use torch_pickle::walk::{find_root, Root, Source};
 use torch_pickle::zip::FileAt;
 use torch_pickle::{Archive, TensorRef};
 
-use self::torch::{pickle_error, to_tensor, Storages};
+use self::torch::{attribute_values, pickle_error, to_tensor, Storages};
 use crate::error::{Error, Result};
 use crate::io::{self, open_regular, read_at, read_safetensors, write_safetensors};
 use crate::model::{expected_shapes, meta, spec_from_shapes};
@@ -63,6 +64,9 @@ pub struct Ported {
     pub assumed: Vec<String>,
     /// The size the model was trained at (`train_args.imgsz`; metadata `sppnet.train_imgsz`).
     pub train_imgsz: Option<i64>,
+    /// A classifier's preprocessing (its pickled torchvision transforms; metadata
+    /// `sppnet.transforms`).
+    pub transforms: Option<crate::images::transforms::Transforms>,
 }
 
 /// Whether a file's first bytes look like safetensors (a header length, then `{`).
@@ -228,6 +232,7 @@ fn from_safetensors(path: &Path, module: &str, opts: &PortOptions) -> Result<Por
         inferred,
         assumed,
         train_imgsz: meta::train_imgsz(&file.metadata),
+        transforms: meta::transforms(&file.metadata)?,
     })
 }
 
@@ -339,11 +344,15 @@ fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Res
         .map(|(k, t)| Ok((k.clone(), to_tensor(&archive, &mut storages, k, t)?)))
         .collect::<Result<Vec<_>>>()?;
     drop(storages);
+    let reader = |t: &TensorRef| attribute_values(&archive, t);
+    let pickled_transforms = match &view {
+        Some(m) => transforms::pickled(&archive.pickle, m, &reader)?,
+        None => None,
+    };
     let spec = match view {
         _ if opts.yaml.is_some() => from_yaml(&tensors, opts, &mut read, &mut assumed)?,
         Some(m) if opts.class.is_none() => {
             let shapes = Shapes::new(tensors.iter().map(|(k, t)| (k.clone(), t.size())));
-            let reader = |t: &TensorRef| attribute_values(&archive, t);
             let pickled = Pickled::new(&archive.pickle, m, shapes).with_reader(&reader);
             from_pickled(&pickled, &mut inferred, &mut assumed)?
         }
@@ -368,17 +377,8 @@ fn from_torch(path: &Path, src: FileAt, module: &str, opts: &PortOptions) -> Res
         inferred,
         assumed,
         train_imgsz: torch::train_imgsz(&archive.pickle),
+        transforms: pickled_transforms,
     })
-}
-
-/// The values of a small tensor attribute (a model's `stride`): at most 4096 elements, from a
-/// storage of at most 1 Mi elements.
-fn attribute_values(archive: &Archive<FileAt>, t: &TensorRef) -> Option<Vec<f64>> {
-    if t.numel().ok()? > 4096 || t.storage.numel > 1 << 20 {
-        return None;
-    }
-    let x = to_tensor(archive, &mut Storages::default(), "attribute", t).ok()?;
-    Vec::<f64>::try_from(&x.f_to_kind(Kind::Double).ok()?.f_flatten(0, -1).ok()?).ok()
 }
 
 /// Write a ported module as a self-describing safetensors file, atomically.
@@ -386,6 +386,10 @@ pub fn save(ported: &Ported, dst: &Path, overwrite: bool) -> Result<()> {
     let mut metadata = meta::to_metadata(&ported.spec);
     if let Some(n) = ported.train_imgsz {
         metadata.insert(meta::META_TRAIN_IMGSZ.into(), n.to_string());
+    }
+    if let Some(t) = &ported.transforms {
+        let json = serde_json::to_string(t).map_err(|e| Error::Config(e.to_string()))?;
+        metadata.insert(meta::META_TRANSFORMS.into(), json);
     }
     write_safetensors(dst, &ported.tensors, &metadata, overwrite)
 }

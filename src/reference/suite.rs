@@ -53,6 +53,12 @@ pub enum Suite {
         /// The images and sizes.
         cases: Vec<ResizeCase>,
     },
+    /// Pillow's `Image.resize` (then torchvision's PIL `center_crop`) on seeded RGB images:
+    /// what a classifier's transforms run.
+    PilResize {
+        /// The images, sizes and filters.
+        cases: Vec<PilResizeCase>,
+    },
     /// `torchvision.ops.nms` on seeded boxes with many ties; each run's input is `[n, 5]`
     /// (`x1, y1, x2, y2, score`), its output the kept indices.
     Nms {
@@ -106,6 +112,7 @@ impl Suite {
             Suite::TorchFiles => "torch_files",
             Suite::Detectors { .. } => "detectors",
             Suite::Resize { .. } => "resize",
+            Suite::PilResize { .. } => "pil_resize",
             Suite::Nms { .. } => "nms",
             Suite::Letterbox { .. } => "letterbox",
             Suite::ScaleBoxes { .. } => "scale_boxes",
@@ -263,6 +270,25 @@ pub struct ResizeCase {
     pub seed: u64,
 }
 
+/// One image of the `pil_resize` suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct PilResizeCase {
+    /// Source height.
+    pub h: usize,
+    /// Source width.
+    pub w: usize,
+    /// Destination height.
+    pub dh: usize,
+    /// Destination width.
+    pub dw: usize,
+    /// The filter.
+    pub filter: crate::images::pil::Filter,
+    /// Then a centre crop to `[h, w]` (padded where larger), when set.
+    pub crop: Option<[usize; 2]>,
+    /// Seed (every third also gets flat 0 and 255 regions).
+    pub seed: u64,
+}
+
 /// One box set of the `nms` suite.
 #[derive(Debug, Clone, Serialize)]
 pub struct NmsCase {
@@ -342,4 +368,7 @@ pub struct PredictCase {
     /// `retina_masks` (segmentation masks at the original size).
     #[serde(default)]
     pub retina_masks: bool,
+    /// A classifier saved with these pickled transforms (`sppnet_ref.predict.TRANSFORMS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transforms: Option<String>,
 }

@@ -40,6 +40,7 @@ fn case(
         classes,
         agnostic,
         retina_masks: false,
+        transforms: None,
     }
 }
 

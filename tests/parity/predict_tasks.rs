@@ -70,6 +70,7 @@ fn cases() -> Vec<PredictCase> {
                 classes: None,
                 agnostic: false,
                 retina_masks: RETINA.contains(&name),
+                transforms: None,
             }
         })
         .collect()
