@@ -4,6 +4,7 @@
 //! against a pixel limit before anything is decoded, and the decoder itself runs under an
 //! allocation limit, so a small file claiming 60000×60000 pixels costs nothing.
 
+pub mod contours;
 pub mod decode;
 pub mod draw;
 pub mod letterbox;

@@ -134,6 +134,9 @@ def predict(suite, reply):
             extra = {}
             if r.masks is not None:
                 extra["masks"] = r.masks.data.to(torch.uint8).contiguous()
+                rows = [torch.cat([torch.full((len(p), 1), float(i)), torch.from_numpy(p).float()], 1)
+                        for i, p in enumerate(r.masks.xy)]
+                extra["segments"] = torch.cat(rows) if rows else torch.zeros(0, 3)
             if r.probs is not None:
                 extra["probs"] = r.probs.data.float().contiguous()[None]
             if getattr(r, "semantic_mask", None) is not None:

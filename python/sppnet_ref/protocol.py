@@ -32,6 +32,7 @@ SUITES = {
     "detectors": ("detectors", "detectors"),
     "resize": ("detectors", "resize"),
     "pil_resize": ("pil", "pil_resize"),
+    "contours": ("pil", "contours"),
     "nms": ("detectors", "nms"),
     "letterbox": ("detectors", "letterbox"),
     "scale_boxes": ("detectors", "scale_boxes"),

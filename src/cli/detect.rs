@@ -141,7 +141,7 @@ fn to_json(path: &Path, r: &ImageResult, task: &str, names: &BTreeMap<i64, Strin
         .map(|d| {
             let mut v = json!({"class": d.class, "name": d.name, "confidence": f64::from(d.confidence),
                    "box": d.bbox.map(f64::from)});
-            if let Some((key, extra)) = d.extra.json() {
+            for (key, extra) in d.extra.json() {
                 v[key] = extra;
             }
             v

@@ -13,6 +13,7 @@ mod input;
 mod memory;
 mod obb;
 pub mod picture;
+mod polygons;
 mod pose;
 pub mod postprocess;
 pub mod rotated;

@@ -14,7 +14,7 @@ use crate::images::letterbox::scale_boxes;
 
 /// A binary instance mask as COCO's uncompressed RLE: `counts` alternate runs of 0 and 1
 /// (the first a run of 0, possibly empty) over the pixels in column-major order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Mask {
     /// Rows.
     pub height: usize,
@@ -22,6 +22,8 @@ pub struct Mask {
     pub width: usize,
     /// Run lengths, starting with zeros.
     pub counts: Vec<u32>,
+    /// Its polygon on the original image (`result.masks.xy[i]`).
+    pub polygon: Vec<[f32; 2]>,
 }
 
 impl Mask {
@@ -71,6 +73,7 @@ fn binarize(logits: &[f32], (h, w): (usize, usize), b: [f32; 4]) -> Mask {
         height: h,
         width: w,
         counts,
+        polygon: vec![],
     }
 }
 
@@ -160,8 +163,12 @@ pub fn finish(f: &Frame<'_>, rows: Vec<Vec<f32>>) -> Result<Vec<Detection>> {
         .iter()
         .enumerate()
         .filter_map(|(i, r)| {
-            let mask = binarize(&values[i * plane..(i + 1) * plane], shape, crop[i]);
-            (mask.area() > 0).then(|| f.detection(r, boxes[i], Extra::Mask(mask)))
+            let mut mask = binarize(&values[i * plane..(i + 1) * plane], shape, crop[i]);
+            (mask.area() > 0).then(|| {
+                mask.polygon =
+                    super::polygons::polygon(&mask.dense(), shape.0, shape.1, f.original);
+                f.detection(r, boxes[i], Extra::Mask(mask))
+            })
         })
         .collect())
 }

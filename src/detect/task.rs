@@ -31,20 +31,26 @@ pub enum Extra {
 }
 
 impl Extra {
-    /// The JSON field this adds to a detection, if any (`keypoints`, `obb`).
-    pub fn json(&self) -> Option<(&'static str, Value)> {
+    /// The JSON fields this adds to a detection (`keypoints`; `obb`; `mask` and `segments`).
+    pub fn json(&self) -> Vec<(&'static str, Value)> {
         let f = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
         match self {
-            Extra::None => None,
-            Extra::Keypoints(k) => Some((
+            Extra::None => vec![],
+            Extra::Keypoints(k) => vec![(
                 "keypoints",
                 json!(k.iter().map(|p| f(p)).collect::<Vec<_>>()),
-            )),
-            Extra::Obb(b) => Some(("obb", json!(f(b)))),
-            Extra::Mask(m) => Some((
-                "mask",
-                json!({"size": [m.height, m.width], "counts": m.counts}),
-            )),
+            )],
+            Extra::Obb(b) => vec![("obb", json!(f(b)))],
+            Extra::Mask(m) => vec![
+                (
+                    "mask",
+                    json!({"size": [m.height, m.width], "counts": m.counts}),
+                ),
+                (
+                    "segments",
+                    json!(m.polygon.iter().map(|p| f(p)).collect::<Vec<_>>()),
+                ),
+            ],
         }
     }
 

@@ -131,7 +131,10 @@ pub fn train_imgsz(p: &torch_pickle::Pickle) -> Option<i64> {
 
 /// The values of a small tensor attribute (a model's `stride`): at most 4096 elements, from a
 /// storage of at most 1 Mi elements.
-pub fn attribute_values(archive: &torch_pickle::Archive<torch_pickle::zip::FileAt>, t: &TensorRef) -> Option<Vec<f64>> {
+pub fn attribute_values(
+    archive: &torch_pickle::Archive<torch_pickle::zip::FileAt>,
+    t: &TensorRef,
+) -> Option<Vec<f64>> {
     if t.numel().ok()? > 4096 || t.storage.numel > 1 << 20 {
         return None;
     }

@@ -10,8 +10,9 @@ mod suite;
 
 pub use server::{BenchReply, BenchRequest, BenchServer};
 pub use suite::{
-    BlockCase, DetectorCase, GradCase, InputSpec, LetterboxCase, NmsCase, PilResizeCase,
-    PoolingCase, PredictCase, ResizeCase, ScaleBoxesCase, SppNetInput, SppNetModel, Suite,
+    BlockCase, ContoursCase, DetectorCase, GradCase, InputSpec, LetterboxCase, NmsCase,
+    PilResizeCase, PoolingCase, PredictCase, ResizeCase, ScaleBoxesCase, SppNetInput, SppNetModel,
+    Suite,
 };
 
 use std::collections::BTreeMap;
@@ -131,6 +132,8 @@ pub enum Output {
     FusedProto,
     /// A segmentation predict's instance masks (`result.masks.data`, uint8 `[n, h, w]`).
     Masks,
+    /// A segmentation predict's polygons (`result.masks.xy`, f32 `[n, 3]` rows `mask, x, y`).
+    Segments,
     /// A classify predict's probabilities (`result.probs.data`, f32 `[1, nc]`).
     Probs,
     /// A semantic predict's class map (`result.semantic_mask.data`, int32 `[h, w]`) or a depth

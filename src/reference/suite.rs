@@ -59,6 +59,12 @@ pub enum Suite {
         /// The images, sizes and filters.
         cases: Vec<PilResizeCase>,
     },
+    /// OpenCV's `findContours(RETR_EXTERNAL, CHAIN_APPROX_SIMPLE)` on seeded binary masks;
+    /// each run's output is `[n, 3]` int32 rows `contour, x, y`, in OpenCV's order.
+    Contours {
+        /// The masks.
+        cases: Vec<ContoursCase>,
+    },
     /// `torchvision.ops.nms` on seeded boxes with many ties; each run's input is `[n, 5]`
     /// (`x1, y1, x2, y2, score`), its output the kept indices.
     Nms {
@@ -113,6 +119,7 @@ impl Suite {
             Suite::Detectors { .. } => "detectors",
             Suite::Resize { .. } => "resize",
             Suite::PilResize { .. } => "pil_resize",
+            Suite::Contours { .. } => "contours",
             Suite::Nms { .. } => "nms",
             Suite::Letterbox { .. } => "letterbox",
             Suite::ScaleBoxes { .. } => "scale_boxes",
@@ -286,6 +293,20 @@ pub struct PilResizeCase {
     /// Then a centre crop to `[h, w]` (padded where larger), when set.
     pub crop: Option<[usize; 2]>,
     /// Seed (every third also gets flat 0 and 255 regions).
+    pub seed: u64,
+}
+
+/// One mask of the `contours` suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContoursCase {
+    /// Height.
+    pub h: usize,
+    /// Width.
+    pub w: usize,
+    /// `blobs` (thresholded smooth noise: holes, islands in holes, touching borders),
+    /// `pixels` (sparse single and diagonal pixels), `full`, or `rings` (nested squares).
+    pub kind: String,
+    /// Seed.
     pub seed: u64,
 }
 

@@ -5,6 +5,7 @@
 mod common;
 
 mod cascade;
+mod contours;
 mod detect_ops;
 mod detectors;
 mod golden;

@@ -5,7 +5,8 @@
 //! one-to-one heads without), on the predict suite's PNGs of odd sizes and kinds. Every row
 //! bitwise: box (an OBB's hull), confidence, class, then each keypoint's `x, y, visibility`
 //! (`result.keypoints.data`) or the rotated box `cx, cy, w, h, angle` (`result.obb.xywhr`), and
-//! every bit of each instance mask (`result.masks.data`).
+//! every bit of each instance mask (`result.masks.data`) and of its polygon (`result.masks.xy`:
+//! OpenCV's contours, merged, scaled to the original).
 
 use std::path::PathBuf;
 
@@ -104,7 +105,7 @@ fn pose_obb_and_segment_predict_match_ultralytics_bitwise() {
     };
     let replied = common::run_suite(&suite, dir.path());
     let (mut problems, mut images, mut detections) = (Vec::new(), 0, 0);
-    let (mut per_case, mut mask_pixels) = (Vec::new(), 0usize);
+    let (mut per_case, mut mask_pixels, mut polygon_points) = (Vec::new(), 0usize, 0usize);
     for (spec, &(.., task)) in cases.iter().zip(&CASES) {
         let reply = replied.case(&spec.name).unwrap();
         let run_as = RunAs {
@@ -170,6 +171,33 @@ fn pose_obb_and_segment_predict_match_ultralytics_bitwise() {
             } else if !masks.is_empty() {
                 problems.push(format!("{name}: {} masks, ultralytics none", masks.len()));
             }
+            // Polygons (`result.masks.xy`): `mask, x, y` rows, every bit.
+            if let Ok(t) = replied.output(run, Output::Segments) {
+                let theirs: Vec<u32> = Vec::<f32>::try_from(t.flatten(0, -1))
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                let mine: Vec<u32> = ours
+                    .detections
+                    .iter()
+                    .filter_map(|d| match &d.extra {
+                        Extra::Mask(m) => Some(&m.polygon),
+                        _ => None,
+                    })
+                    .enumerate()
+                    .flat_map(|(i, p)| p.iter().flat_map(move |q| [i as f32, q[0], q[1]]))
+                    .map(f32::to_bits)
+                    .collect();
+                polygon_points += theirs.len() / 3;
+                if mine != theirs {
+                    problems.push(format!(
+                        "{name}: {} polygon points, ultralytics {}",
+                        mine.len() / 3,
+                        theirs.len() / 3
+                    ));
+                }
+            }
             let ours: Vec<Vec<u32>> = ours.detections.iter().map(row).collect();
             images += 1;
             detections += theirs.len();
@@ -186,7 +214,7 @@ fn pose_obb_and_segment_predict_match_ultralytics_bitwise() {
     }
     eprintln!("detections per case: {}", per_case.join(", "));
     eprintln!(
-        "pose/obb/segment predict parity: {images} images, {detections} detections, {mask_pixels} mask pixels, {} problems",
+        "pose/obb/segment predict parity: {images} images, {detections} detections, {mask_pixels} mask pixels, {polygon_points} polygon points, {} problems",
         problems.len()
     );
     assert!(
