@@ -218,10 +218,18 @@ fn holds_text(holds: &[(String, String)]) -> String {
     format!("; it holds {}{more}", listed.join(", "))
 }
 
-/// libtorch errors carry a C++ backtrace after the first line; users need the first line.
+/// libtorch errors carry a C++ backtrace after the first line (or, as tch words some, after
+/// ` Exception raised from` on the same line, the message said twice); users need the message.
 fn first_line(s: &str) -> &str {
-    s.lines()
+    let line = s
+        .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
-        .unwrap_or(s)
+        .unwrap_or(s);
+    let line = line.split(" Exception raised from ").next().unwrap_or(line);
+    // `Internal torch error: X: Internal torch error: X` → the first X.
+    match line.find(": Internal torch error: ") {
+        Some(at) if line.starts_with("Internal torch error: ") => &line[..at],
+        _ => line,
+    }
 }

@@ -8,7 +8,8 @@ first.
 (`make bench-detect` runs 5 rounds.)
 
 Per model (yolov8n, yolo11n, yolo26n from their yamls, randomised and saved as a trainer's
-best.pt; and the real fall-detection YOLOv8s):
+best.pt; the real fall-detection YOLOv8s; the official COCO YOLO11n-seg and YOLO11n-pose from
+PyPI wheels; `--models seg,pose` picks some):
 - latency: one 810×1080 image (ultralytics' bus.jpg) at imgsz 640, run 8 times after a warm-up
   with the model loaded: wall time per image, decoding to boxes (`sppnet detect`: the loop time
   it reports for the file given 9 times less that for the file given once, over 8; `predict(file)`
@@ -19,6 +20,9 @@ best.pt; and the real fall-detection YOLOv8s):
   process's first pass also builds oneDNN's kernels for each new shape: ~10 % of sppnet's rate.
 - whole process, one image: wall time and peak RSS of `sppnet detect W bus.jpg` and of
   `python -c "YOLO(W).predict(bus.jpg)"` (median of the rounds).
+- post-processing on its own: the median per image over a folder pass of sppnet's
+  `ms.postprocess` (NMS, boxes back, masks and their polygons, keypoints) and of ultralytics'
+  `speed["postprocess"]` plus the lazy `masks.xy` it computes on demand.
 Writes PREFIX.json and PREFIX.md.
 """
 import argparse
@@ -36,8 +40,29 @@ from .predict import assets, checkpoint, make_images
 from .protocol import Reply
 
 MODELS = [("yolov8n", {"yaml": "yolov8n.yaml"}), ("yolo11n", {"yaml": "yolo11n.yaml"}),
-          ("yolo26n", {"yaml": "yolo26n.yaml"}), ("fall-yolov8s (real)", {"fixture": "fall-yolov8s"})]
+          ("yolo26n", {"yaml": "yolo26n.yaml"}), ("fall-yolov8s (real)", {"fixture": "fall-yolov8s"}),
+          ("yolo11n-seg (COCO, real)", {"fixture": "coco-yolo11n-seg"}),
+          ("yolo11n-pose (COCO, real)", {"fixture": "coco-yolo11n-pose"})]
 LATENCY_RUNS = 8
+
+
+def rust_post_ms(sppnet, threads, weights, folder):
+    """sppnet's own post-processing per image (NMS, boxes back, masks and their polygons,
+    keypoints): the median of `ms.postprocess` over a folder pass."""
+    rows, _, _, _ = rust_detect(sppnet, threads, weights, [folder])
+    return statistics.median(r["ms"]["postprocess"] for r in rows)
+
+
+def python_post_ms(model, folder):
+    """ultralytics' `speed["postprocess"]` per image over a folder pass, with the polygons
+    (`masks.xy`, computed lazily by upstream) asked for, as `sppnet predict` always makes them."""
+    times = []
+    for r in model.predict(folder, stream=True, verbose=False):
+        t = time.perf_counter()
+        if r.masks is not None:
+            _ = r.masks.xy
+        times.append(r.speed["postprocess"] + (time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
 
 
 def rust_detect(sppnet, threads, weights, images, json_out=True):
@@ -97,12 +122,13 @@ def bench(args):
         os.link(os.path.join(tmp, f), os.path.join(folder, os.path.basename(f)))
     image = os.path.join(assets(), "bus.jpg")
     results = []
-    for name, spec in MODELS:
+    for name, spec in [m for m in MODELS if not args.models or any(k in m[0] for k in args.models.split(","))]:
         weights = reply.path(checkpoint({"seed": 1, **spec}, reply))
         reply.cases.append({})
+        py = YOLO(weights)
         onnx = YOLO(weights).export(format="onnx", simplify=False, dynamic=True, imgsz=640, verbose=False)
-        py, ort = YOLO(weights), YOLO(onnx, task="detect")
-        row = {"model": name, "rust": [], "python": [], "onnxruntime": [], "process": []}
+        ort = YOLO(onnx, task=py.task)
+        row = {"model": name, "rust": [], "python": [], "onnxruntime": [], "process": [], "post": []}
         for k in range(args.rounds):
             sides = ["rust", "python", "onnxruntime"]
             for side in sides if k % 2 == 0 else sides[::-1]:
@@ -124,6 +150,7 @@ def bench(args):
             _, _, wall, rss = rust_detect(args.sppnet, args.threads, weights, [image], json_out=False)
             pwall, prss = python_process(args.threads, weights, image)
             row["process"].append((wall, rss, pwall, prss))
+            row["post"].append((rust_post_ms(args.sppnet, args.threads, weights, folder), python_post_ms(py, folder)))
         results.append(row)
         print(markdown([summarise(row)], args.threads).splitlines()[-1], file=sys.stderr)
     return results
@@ -145,6 +172,7 @@ def summarise(row):
         "latency_ratio": statistics.median(b[0] / a[0] for a, b in zip(r, p)),
         "folder_ratio": statistics.median(a[1] / b[1] for a, b in zip(r, p)),
         "process": {"sppnet_s": med(pr, 0), "sppnet_rss": med(pr, 1), "python_s": med(pr, 2), "python_rss": med(pr, 3)},
+        "postprocess_ms": {"sppnet": med(row["post"], 0), "ultralytics": med(row["post"], 1)},
         "rounds": row,
     }
 
@@ -155,14 +183,16 @@ def markdown(summaries, threads):
            "imgsz 640; medians of the rounds (ratios: the median of the ratios within each round).", "",
            "| model | latency: sppnet | ultralytics | ONNX Runtime | ultralytics / sppnet | folder images/s: sppnet "
            "| ultralytics | ONNX Runtime | sppnet / ultralytics | one image, whole process: sppnet | python | "
-           "peak RSS: sppnet | python | sppnet / python |", "|" + "---|" * 14]
+           "peak RSS: sppnet | python | sppnet / python | post-processing per image: sppnet | ultralytics |",
+           "|" + "---|" * 16]
     for s in summaries:
         l, f, p = s["latency_ms"], s["folder_images_per_s"], s["process"]
         out.append(
             f"| {s['model']} | {l['sppnet']:.1f} ms | {l['ultralytics']:.1f} ms | {l['onnxruntime']:.1f} ms | "
             f"{s['latency_ratio']:.2f}× | {f['sppnet']:.2f} | {f['ultralytics']:.2f} | {f['onnxruntime']:.2f} | "
             f"{s['folder_ratio']:.2f}× | {p['sppnet_s']:.2f} s | {p['python_s']:.2f} s | "
-            f"{p['sppnet_rss'] / 2**20:.0f} MiB | {p['python_rss'] / 2**20:.0f} MiB | {p['sppnet_rss'] / p['python_rss']:.2f}× |")
+            f"{p['sppnet_rss'] / 2**20:.0f} MiB | {p['python_rss'] / 2**20:.0f} MiB | {p['sppnet_rss'] / p['python_rss']:.2f}× | "
+            f"{s['postprocess_ms']['sppnet']:.2f} ms | {s['postprocess_ms']['ultralytics']:.2f} ms |")
     return "\n".join(out) + "\n"
 
 
@@ -172,6 +202,7 @@ def main():
     ap.add_argument("--save", required=True, help="PREFIX: writes PREFIX.json and PREFIX.md")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--models", default="", help="comma-separated parts of model names to run (default: all)")
     args = ap.parse_args()
     summaries = [summarise(r) for r in bench(args)]
     with open(args.save + ".json", "w") as f:

@@ -103,6 +103,20 @@ fn largest_stride(config: &DetectionModelConfig) -> usize {
     (config.stride.iter().copied().fold(0.0, f64::max) as usize).max(32)
 }
 
+/// One forward pass on a zero image of the stride's size: a head whose metadata (classes,
+/// keypoint shape, mask channels) disagrees with its weights fails here, with one line, before
+/// any image is read.
+fn check_head(model: &Model, stride: usize) -> Result<()> {
+    let c = model.module().in_channels().unwrap_or(3);
+    let s = stride as i64;
+    let x = Tensor::f_zeros([1, c, s, s], (model.kind(), model.device()))?;
+    model.forward_named(&x).map(|_| ()).map_err(|e| {
+        Error::Config(format!(
+            "the checkpoint's head does not fit its weights (its metadata — classes, keypoint shape, mask channels — disagrees with them): {e}"
+        ))
+    })
+}
+
 /// A detector ready to run: fused, on its device, with the checkpoint's names and strides.
 #[derive(Debug)]
 pub struct Detector {
@@ -171,6 +185,7 @@ impl Detector {
                     .into(),
             );
         }
+        check_head(&model, largest_stride(&config))?;
         let per_pixel = memory::probe(
             &config,
             model.module().in_channels().unwrap_or(3),

@@ -127,7 +127,7 @@ fn rows_tensor(rows: &[[f32; 6]]) -> Result<Tensor> {
 }
 
 /// A row over many images: bitwise when every image's rows have the same bits.
-fn summary(
+pub(super) fn summary(
     c: &Ctx<'_>,
     case: String,
     shape: String,

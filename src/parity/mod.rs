@@ -5,6 +5,7 @@
 mod cases;
 mod detectors;
 pub mod table;
+mod tasks;
 
 use std::path::Path;
 
@@ -113,6 +114,7 @@ pub fn run(
     if !opts.skip_blocks {
         rows.extend(blocks(&c, opts.quick)?);
         rows.extend(detectors::rows(&c, opts.quick)?);
+        rows.extend(tasks::rows(&c)?);
         if device == Device::Cpu {
             rows.extend(table_rows(&c)?);
         }

@@ -238,7 +238,9 @@ fn run_case(case: &Value, bin: &Path, work: &Path) -> Outcome {
     // line.
     let infer_report = code == Some(1)
         && lines.last().is_some_and(|l| l.starts_with("error: "))
-        && args.iter().any(|a| a == "infer" || a == "detect");
+        && args
+            .iter()
+            .any(|a| a == "infer" || a == "detect" || a == "predict");
     let success = code == Some(0);
     let mut problems = Vec::new();
     // SAFETY: geteuid has no preconditions.

@@ -9,11 +9,13 @@ from .depth import DepthCases
 from .detect import DetectCases
 from .security import SecurityCases
 from .special import SpecialCases
+from .tasks import TaskCases
 from .terminal import TerminalCases
 from .yamls import DetectYamlCases
 
 
-class Gen(SecurityCases, TerminalCases, DepthCases, ConfigCases, SpecialCases, DetectCases, DetectYamlCases):
+class Gen(SecurityCases, TerminalCases, DepthCases, ConfigCases, SpecialCases, DetectCases, DetectYamlCases,
+          TaskCases):
     """All case groups; `run` writes them and the manifest."""
 
     def run(self):
@@ -36,6 +38,7 @@ class Gen(SecurityCases, TerminalCases, DepthCases, ConfigCases, SpecialCases, D
         self.detect_payload()
         self.detect_yaml()
         self.detect_metadata()
+        self.task_metadata()
         with open(self.path("manifest.json"), "w") as f:
             json.dump(self.cases, f, indent=1)
         return self.cases
