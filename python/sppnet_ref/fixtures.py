@@ -91,8 +91,12 @@ def fetch(name):
 
 
 if __name__ == "__main__":
-    # `python -m sppnet_ref.fixtures`: fetch all; `… NAME`: fetch one and print its path.
-    if len(sys.argv) == 2:
+    # `python -m sppnet_ref.fixtures`: fetch all; `… NAME`: fetch one and print its path;
+    # `… --asset NAME`: the path of one of ultralytics' sample photos (its wheel's assets/).
+    if len(sys.argv) == 3 and sys.argv[1] == "--asset":
+        from .predict import assets
+        print(os.path.join(assets(), sys.argv[2]))
+    elif len(sys.argv) == 2:
         print(fetch(sys.argv[1]))
     else:
         for name in FIXTURES:

@@ -167,14 +167,21 @@ def rows_of(r):
 
 
 def cli_fixtures(out_dir):
-    """`python -m sppnet_ref.predict fixtures DIR`: small checkpoints for the CLI tests — a
-    randomised yolov8n (`yolov8n.pt`) and a YOLO12n whose `A2C2f` sppnet does not implement."""
+    """`python -m sppnet_ref.predict fixtures DIR`: small randomised checkpoints for the CLI
+    tests — a yolov8n (`detector.pt`), a YOLO12n (`yolo12n.pt`), and YOLO26n semantic and depth
+    models trained at 320 (`semantic.pt`, `depth.pt`)."""
     from ultralytics.nn.tasks import DetectionModel
+    from .detectors import task_model
     for yaml, name in (("yolov8n.yaml", "detector.pt"), ("yolo12n.yaml", "yolo12n.pt")):
         model = DetectionModel(yaml, verbose=False)
         randomise(model, 5)
         reset_dfl(model)
         save_checkpoint(model.eval(), os.path.join(out_dir, name), "best")
+    for yaml, name in (("yolo26n-sem.yaml", "semantic.pt"), ("yolo26n-depth.yaml", "depth.pt")):
+        torch.manual_seed(5)
+        model = task_model(yaml)(yaml, verbose=False)
+        randomise(model, 5)
+        save_checkpoint(model.eval(), os.path.join(out_dir, name), "best", imgsz=320)
 
 
 if __name__ == "__main__":

@@ -126,12 +126,23 @@ fn is_jpeg(p: &Path) -> bool {
 fn save_picture(
     img: &Rgb8,
     r: &ImageResult,
-    path: &Path,
+    (path, map_ext): (&Path, Option<&str>),
     force: bool,
     inputs: &Protected,
 ) -> sppnet::Result<()> {
     let img = sppnet::detect::picture(img, r)?;
-    write_atomic_except(path, &encode(&img, is_jpeg(path))?, force, inputs)
+    write_atomic_except(path, &encode(&img, is_jpeg(path))?, force, inputs)?;
+    if let (Some(ext), Some(bytes)) = (map_ext, r.summary.map_file()) {
+        write_atomic_except(&map_name(path, ext), &bytes, force, inputs)?;
+    }
+    Ok(())
+}
+
+/// The map file beside a picture: `out/bus.jpg` → `out/bus.semantic.png`.
+fn map_name(picture: &Path, ext: &str) -> PathBuf {
+    let mut name = picture.file_stem().unwrap_or_default().to_os_string();
+    name.push(format!(".{ext}"));
+    picture.with_file_name(name)
 }
 
 fn to_json(path: &Path, r: &ImageResult, task: &str, names: &BTreeMap<i64, String>) -> Value {
@@ -242,6 +253,14 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
         ..Default::default()
     };
     let det = Detector::load_with(&args.weights, run, &opts)?;
+    // A semantic or depth model also writes its map beside each picture.
+    if let (Some(pics), Some(ext)) = (&pictures, det.task().map_file) {
+        pics.iter().try_for_each(|p| {
+            let m = map_name(p, ext);
+            inputs.check(&m)?;
+            refuse_existing(&m, args.force)
+        })?;
+    }
     if args.retina_masks && det.task().name != "segment" {
         super::term::note(&format!(
             "note: --retina-masks applies to segmentation models; this is a {} model (ignored, as ultralytics ignores it)",
@@ -286,7 +305,7 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     let start = Instant::now();
     let results = detect_files(&det, &files, &job, |i, r, img| {
         if let (Some(pics), Ok(r), Some(img)) = (&pictures, r, img) {
-            save_picture(img, r, &pics[i], args.force, &inputs)?;
+            save_picture(img, r, (&pics[i], det.task().map_file), args.force, &inputs)?;
         }
         if let Some(b) = &bar {
             b.inc(1);

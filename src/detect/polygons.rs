@@ -55,9 +55,30 @@ fn merge(mut segments: Vec<Vec<[i32; 2]>>) -> Vec<[i32; 2]> {
     out
 }
 
-/// `masks.xy[i]` of a `(mh, mw)` mask (row-major 0/1) on an `original` `(h, w)` image.
-pub fn polygon(mask: &[u8], mh: usize, mw: usize, original: (usize, usize)) -> Vec<[f32; 2]> {
-    let contours = external_simple(mask, mh, mw);
+/// The part of a mask that holds all its set pixels: row-major 0/1 pixels, `(h, w)`, at
+/// `(row, column)` of the whole mask.
+pub struct Window<'a> {
+    /// The pixels.
+    pub pixels: &'a [u8],
+    /// Its `(h, w)`.
+    pub size: (usize, usize),
+    /// Its top-left corner in the mask.
+    pub at: (usize, usize),
+}
+
+/// `masks.xy[i]` of a `(mh, mw)` mask, all of whose set pixels are in `window`, on an
+/// `original` `(h, w)` image. (OpenCV's raster scan meets a window's borders in the order it
+/// meets them in the whole mask, so tracing the window and shifting is the same.)
+pub fn polygon(
+    window: &Window<'_>,
+    (mh, mw): (usize, usize),
+    original: (usize, usize),
+) -> Vec<[f32; 2]> {
+    let (dy, dx) = (window.at.0 as i32, window.at.1 as i32);
+    let contours: Vec<Vec<[i32; 2]>> = external_simple(window.pixels, window.size.0, window.size.1)
+        .into_iter()
+        .map(|c| c.into_iter().map(|[x, y]| [x + dx, y + dy]).collect())
+        .collect();
     let points = match contours.len() {
         0 => vec![],
         1 => contours.into_iter().next().unwrap_or_default(),

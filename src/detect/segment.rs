@@ -54,27 +54,63 @@ impl Mask {
     }
 }
 
-/// `logits > 0` inside the box `[x1, y1, x2, y2)` (`crop_mask`), as RLE.
-fn binarize(logits: &[f32], (h, w): (usize, usize), b: [f32; 4]) -> Mask {
-    let (mut counts, mut run, mut on) = (Vec::new(), 0u32, false);
-    for x in 0..w {
-        let col = (x as f32 >= b[0]) && ((x as f32) < b[2]);
-        for y in 0..h {
-            let v = col && (y as f32 >= b[1]) && ((y as f32) < b[3]) && logits[y * w + x] > 0.0;
-            if v != on {
-                counts.push(run);
-                (run, on) = (0, v);
-            }
-            run += 1;
+/// The pixels `i` of `0..n` with `lo <= i < hi` in f32, as `crop_mask` compares them: a range.
+fn inside(n: usize, lo: f32, hi: f32) -> std::ops::Range<usize> {
+    let start = (0..n).find(|&i| i as f32 >= lo).unwrap_or(n);
+    let end = (start..n).find(|&i| (i as f32) >= hi).unwrap_or(n);
+    start..end
+}
+
+/// `logits > 0` inside the box `[x1, y1, x2, y2)` (`crop_mask`), as RLE, and its polygon on the
+/// original image. Only the box's pixels are read: outside it the mask is zero.
+fn binarize(logits: &[f32], (h, w): (usize, usize), b: [f32; 4], original: (usize, usize)) -> Mask {
+    let (xs, ys) = (inside(w, b[0], b[2]), inside(h, b[1], b[3]));
+    let (sw, sh) = (xs.len(), ys.len());
+    // The box's window, row-major.
+    let mut sub = vec![0u8; sw * sh];
+    for (j, y) in ys.clone().enumerate() {
+        for (i, x) in xs.clone().enumerate() {
+            sub[j * sw + i] = u8::from(logits[y * w + x] > 0.0);
         }
     }
+    let (mut counts, mut run, mut on) = (Vec::new(), 0u32, false);
+    let mut push = |v: bool, n: u32, run: &mut u32, on: &mut bool| {
+        if n == 0 {
+            return;
+        }
+        if v != *on {
+            counts.push(*run);
+            (*run, *on) = (0, v);
+        }
+        *run += n;
+    };
+    for x in 0..w {
+        if !xs.contains(&x) {
+            push(false, h as u32, &mut run, &mut on);
+            continue;
+        }
+        push(false, ys.start as u32, &mut run, &mut on);
+        for j in 0..sh {
+            push(sub[j * sw + x - xs.start] == 1, 1, &mut run, &mut on);
+        }
+        push(false, (h - ys.end) as u32, &mut run, &mut on);
+    }
     counts.push(run);
-    Mask {
+    let mut mask = Mask {
         height: h,
         width: w,
         counts,
         polygon: vec![],
+    };
+    if mask.area() > 0 {
+        let window = super::polygons::Window {
+            pixels: &sub,
+            size: (sh, sw),
+            at: (ys.start, xs.start),
+        };
+        mask.polygon = super::polygons::polygon(&window, (h, w), original);
     }
+    mask
 }
 
 /// `scale_masks(masks, shape)`: the letterbox padding cropped off, then bilinear to `shape`.
@@ -163,12 +199,13 @@ pub fn finish(f: &Frame<'_>, rows: Vec<Vec<f32>>) -> Result<Vec<Detection>> {
         .iter()
         .enumerate()
         .filter_map(|(i, r)| {
-            let mut mask = binarize(&values[i * plane..(i + 1) * plane], shape, crop[i]);
-            (mask.area() > 0).then(|| {
-                mask.polygon =
-                    super::polygons::polygon(&mask.dense(), shape.0, shape.1, f.original);
-                f.detection(r, boxes[i], Extra::Mask(mask))
-            })
+            let mask = binarize(
+                &values[i * plane..(i + 1) * plane],
+                shape,
+                crop[i],
+                f.original,
+            );
+            (mask.area() > 0).then(|| f.detection(r, boxes[i], Extra::Mask(mask)))
         })
         .collect())
 }

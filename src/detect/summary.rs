@@ -110,6 +110,51 @@ impl Summary {
         }
     }
 
+    /// The map as a file `--save-dir` writes beside the picture (named by [`super::Task`]'s
+    /// `map_file`): a semantic class map as a greyscale PNG (8-bit, 16-bit past 256 classes);
+    /// a depth map as a NumPy `.npy` of little-endian f32 `(h, w)` (`numpy.load` reads it).
+    pub fn map_file(&self) -> Option<Vec<u8>> {
+        use image::ImageEncoder;
+        match self {
+            Summary::Semantic(m) => {
+                let (w, h) = (m.width as u32, m.height as u32);
+                let mut out = Vec::new();
+                let enc = image::codecs::png::PngEncoder::new(&mut out);
+                let r = match m.data.iter().all(|&c| (0..=255).contains(&c)) {
+                    true => {
+                        let px: Vec<u8> = m.data.iter().map(|&c| c as u8).collect();
+                        enc.write_image(&px, w, h, image::ExtendedColorType::L8)
+                    }
+                    false => {
+                        // PNG's 16-bit samples are big-endian.
+                        let px: Vec<u8> = m
+                            .data
+                            .iter()
+                            .flat_map(|&c| (c.clamp(0, 65535) as u16).to_be_bytes())
+                            .collect();
+                        enc.write_image(&px, w, h, image::ExtendedColorType::L16)
+                    }
+                };
+                r.ok().map(|_| out)
+            }
+            Summary::Depth(m) => {
+                let dict = format!(
+                    "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
+                    m.height, m.width
+                );
+                // Magic, version 1.0, the header padded with spaces to a multiple of 64, then '\n'.
+                let pad = (64 - (10 + dict.len() + 1) % 64) % 64;
+                let header = format!("{dict}{}\n", " ".repeat(pad));
+                let mut out = b"\x93NUMPY\x01\x00".to_vec();
+                out.extend((header.len() as u16).to_le_bytes());
+                out.extend(header.as_bytes());
+                out.extend(m.data.iter().flat_map(|v| v.to_le_bytes()));
+                Some(out)
+            }
+            _ => None,
+        }
+    }
+
     /// A few words for a plain-text line.
     pub fn text(&self) -> Option<String> {
         match self {

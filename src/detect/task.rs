@@ -163,6 +163,8 @@ pub struct Task {
     pub input: Input,
     /// How the outputs become results.
     pub post: Post,
+    /// The suffix of the map file `--save-dir` writes beside each picture (semantic, depth).
+    pub map_file: Option<&'static str>,
 }
 
 /// Every task `predict` runs. One line per task.
@@ -172,9 +174,9 @@ pub static TASKS: &[Task] = &[
     nms("pose", "pose_model", false, true, pose::finish),
     nms("obb", "obb_model", true, true, obb::finish),
     nms("segment", "segmentation_model", false, true, segment::finish),
-    each("classify", "classification_model", Input::Transforms, classify::finish),
-    each("semantic", "semantic_segmentation_model", Input::Letterbox, dense::semantic),
-    each("depth", "depth_model", Input::Stretch, dense::depth),
+    each("classify", "classification_model", Input::Transforms, classify::finish, None),
+    each("semantic", "semantic_segmentation_model", Input::Letterbox, dense::semantic, Some("semantic.png")),
+    each("depth", "depth_model", Input::Stretch, dense::depth, Some("depth.npy")),
 ];
 
 /// A box [`Task`]: name, model class, rotated NMS, NMS told the class count, result file.
@@ -195,16 +197,24 @@ const fn nms(
         model,
         input: Input::Letterbox,
         post,
+        map_file: None,
     }
 }
 
-/// A [`Task`] without boxes: name, model class, input, result file.
-const fn each(name: &'static str, model: &'static str, input: Input, f: Each) -> Task {
+/// A [`Task`] without boxes: name, model class, input, result file, map file suffix.
+const fn each(
+    name: &'static str,
+    model: &'static str,
+    input: Input,
+    f: Each,
+    map_file: Option<&'static str>,
+) -> Task {
     Task {
         name,
         model,
         input,
         post: Post::Each(f),
+        map_file,
     }
 }
 

@@ -20,6 +20,7 @@ use crate::{spatial_pyramid_pool, Model, Rule};
 
 pub use cases::{block_cases, sppnet_suite};
 pub use detectors::JPEG_LEVELS;
+pub use tasks::predict_case;
 
 /// Max abs error accepted on CUDA (cuDNN may use TF32); on the CPU the match must be bitwise.
 pub const CUDA_TOLERANCE: f64 = 1e-3;

@@ -123,6 +123,46 @@ fn ours(r: &ImageResult) -> Vec<f32> {
     v
 }
 
+/// Run one predict case as the reference ran it: the case's checkpoint loaded with its
+/// settings (`end2end`, `max_det`), its NMS settings, its `imgsz` (0: the trained size), on its
+/// images; the detector and each image's result, in the reply's order.
+pub fn predict_case(
+    replied: &Replied,
+    spec: &PredictCase,
+) -> Result<(Detector, Vec<Result<ImageResult>>)> {
+    let reply = replied.case(&spec.name)?;
+    let run_as = RunAs {
+        end2end: spec.end2end,
+        max_det: spec.max_det,
+        agnostic: spec.agnostic,
+        ..RunAs::default()
+    };
+    let det = Detector::load(&replied.file(reply, "checkpoint")?, run_as)?;
+    let job = Job {
+        imgsz: if spec.imgsz == 0 {
+            det.default_imgsz()
+        } else {
+            spec.imgsz
+        },
+        nms: Nms {
+            conf: spec.conf,
+            iou: spec.iou,
+            max_det: spec.max_det,
+            classes: spec.classes.clone(),
+            agnostic: spec.agnostic,
+            retina_masks: spec.retina_masks,
+        },
+        ..Job::default()
+    };
+    let files: Vec<_> = reply
+        .runs
+        .iter()
+        .map(|r| replied.dir.join(&r.name))
+        .collect();
+    let results = detect_files(&det, &files, &job, |_, _, _| Ok(()))?;
+    Ok((det, results))
+}
+
 /// One row per task case.
 pub fn rows(c: &Ctx<'_>) -> Result<Vec<Row>> {
     if c.device != tch::Device::Cpu {
@@ -141,32 +181,7 @@ pub fn rows(c: &Ctx<'_>) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (spec, &(label, ..)) in cases.iter().zip(&CASES) {
         let reply = replied.case(&spec.name)?;
-        let run_as = RunAs {
-            end2end: spec.end2end,
-            max_det: spec.max_det,
-            ..RunAs::default()
-        };
-        let det = Detector::load(&replied.file(reply, "checkpoint")?, run_as)?;
-        let job = Job {
-            imgsz: if spec.imgsz == 0 {
-                det.default_imgsz()
-            } else {
-                spec.imgsz
-            },
-            nms: Nms {
-                conf: spec.conf,
-                iou: spec.iou,
-                max_det: spec.max_det,
-                ..Nms::default()
-            },
-            ..Job::default()
-        };
-        let files: Vec<_> = reply
-            .runs
-            .iter()
-            .map(|r| replied.dir.join(&r.name))
-            .collect();
-        let results = detect_files(&det, &files, &job, |_, _, _| Ok(()))?;
+        let (_, results) = predict_case(&replied, spec)?;
         let (mut pairs, mut values) = (Vec::new(), 0);
         for (run, r) in reply.runs.iter().zip(results) {
             let want = theirs(&replied, run)?;

@@ -19,4 +19,5 @@ mod pool;
 mod pool_ops;
 mod port;
 mod port_yaml;
+mod predict;
 mod repo;

@@ -7,10 +7,7 @@
 //! (`probs.top5`, `top5conf`), every pixel of `result.semantic_mask.data` and
 //! `result.depth.data`.
 
-use std::path::PathBuf;
-
-use sppnet::detect::run::{detect_files, Job};
-use sppnet::detect::{Detector, Nms, RunAs, Summary};
+use sppnet::detect::Summary;
 use sppnet::reference::{Output, PredictCase, Suite};
 use tch::Tensor;
 
@@ -86,24 +83,8 @@ fn classify_semantic_and_depth_predict_match_ultralytics_bitwise() {
     let (mut problems, mut images, mut values) = (Vec::new(), 0, 0usize);
     for (spec, &(.., task)) in cases.iter().zip(&CASES) {
         let reply = replied.case(&spec.name).unwrap();
-        let checkpoint = replied.file(reply, "checkpoint").unwrap();
-        let det = Detector::load(&checkpoint, RunAs::default()).unwrap();
+        let (det, results) = sppnet::parity::predict_case(&replied, spec).unwrap();
         assert_eq!(det.task().name, task, "{}", spec.name);
-        let imgsz = match spec.imgsz {
-            0 => det.default_imgsz(),
-            n => n,
-        };
-        let job = Job {
-            imgsz,
-            nms: Nms::default(),
-            ..Job::default()
-        };
-        let files: Vec<PathBuf> = reply
-            .runs
-            .iter()
-            .map(|r| replied.dir.join(&r.name))
-            .collect();
-        let results = detect_files(&det, &files, &job, |_, _, _| Ok(())).unwrap();
         for (run, ours) in reply.runs.iter().zip(results) {
             let name = format!("{}/{}", spec.name, run.name);
             let ours = ours.unwrap_or_else(|e| panic!("{name}: {e}"));

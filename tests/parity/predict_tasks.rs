@@ -8,10 +8,7 @@
 //! every bit of each instance mask (`result.masks.data`) and of its polygon (`result.masks.xy`:
 //! OpenCV's contours, merged, scaled to the original).
 
-use std::path::PathBuf;
-
-use sppnet::detect::run::{detect_files, Job};
-use sppnet::detect::{Detection, Detector, Extra, Nms, RunAs};
+use sppnet::detect::{Detection, Extra};
 use sppnet::reference::{Output, PredictCase, Suite};
 use tch::Tensor;
 
@@ -108,36 +105,8 @@ fn pose_obb_and_segment_predict_match_ultralytics_bitwise() {
     let (mut per_case, mut mask_pixels, mut polygon_points) = (Vec::new(), 0usize, 0usize);
     for (spec, &(.., task)) in cases.iter().zip(&CASES) {
         let reply = replied.case(&spec.name).unwrap();
-        let run_as = RunAs {
-            end2end: spec.end2end,
-            max_det: spec.max_det,
-            ..RunAs::default()
-        };
-        let det = Detector::load(&replied.file(reply, "checkpoint").unwrap(), run_as).unwrap();
+        let (det, results) = sppnet::parity::predict_case(&replied, spec).unwrap();
         assert_eq!(det.task().name, task, "{}", spec.name);
-        let nms = Nms {
-            conf: spec.conf,
-            iou: spec.iou,
-            max_det: spec.max_det,
-            retina_masks: spec.retina_masks,
-            ..Nms::default()
-        };
-        let imgsz = if spec.imgsz == 0 {
-            det.default_imgsz()
-        } else {
-            spec.imgsz
-        };
-        let job = Job {
-            imgsz,
-            nms,
-            ..Job::default()
-        };
-        let files: Vec<PathBuf> = reply
-            .runs
-            .iter()
-            .map(|r| replied.dir.join(&r.name))
-            .collect();
-        let results = detect_files(&det, &files, &job, |_, _, _| Ok(())).unwrap();
         let before = detections;
         for (run, ours) in reply.runs.iter().zip(results) {
             let name = format!("{}/{}", spec.name, run.name);
