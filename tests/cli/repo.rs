@@ -146,3 +146,14 @@ fn files_stay_small_and_refer_to_nothing_outside_the_repository() {
     assert!(all.len() > 50, "{} files", all.len());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The reference is reproducible: every package the venv holds because of
+/// python/requirements.txt, transitively, is pinned in python/constraints.txt at the version
+/// installed (`python -m sppnet_ref.pins --check`), which scripts/venv.sh installs with.
+#[test]
+fn the_python_reference_is_pinned_whole() {
+    let out = common::run_python("pins", &["--check".as_ref()]);
+    assert!(out.contains("all pinned"), "{out}");
+    let venv = std::fs::read_to_string(common::root().join("scripts/venv.sh")).unwrap();
+    assert!(venv.contains("-c \"$pins\""), "scripts/venv.sh installs without the constraints");
+}
