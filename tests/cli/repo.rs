@@ -155,5 +155,8 @@ fn the_python_reference_is_pinned_whole() {
     let out = common::run_python("pins", &["--check".as_ref()]);
     assert!(out.contains("all pinned"), "{out}");
     let venv = std::fs::read_to_string(common::root().join("scripts/venv.sh")).unwrap();
-    assert!(venv.contains("-c \"$pins\""), "scripts/venv.sh installs without the constraints");
+    assert!(
+        venv.contains("-c \"$pins\""),
+        "scripts/venv.sh installs without the constraints"
+    );
 }
