@@ -166,11 +166,38 @@ pub fn expand_inputs(inputs: &[std::path::PathBuf]) -> Result<Vec<std::path::Pat
                 .collect();
             found.sort();
             files.extend(found);
+        } else if let Some(why) = not_a_file_source(p) {
+            return Err(Error::InvalidInput(why));
         } else {
             files.push(p.clone());
         }
     }
     Ok(files)
+}
+
+/// A source `predict` would read that is not a file here: a URL or stream address, or (when no
+/// file has that name) a camera index or `screen`. Refused before anything runs.
+fn not_a_file_source(p: &std::path::Path) -> Option<String> {
+    if p.exists() {
+        return None;
+    }
+    let s = p.to_string_lossy();
+    let shown = crate::text::field(&s);
+    if let Some((scheme, _)) = s.split_once("://") {
+        if !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            return Some(format!(
+                "{shown}: {scheme}:// sources (URLs, streams) are not supported yet; download the file and give its path"
+            ));
+        }
+    }
+    let camera = !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    (camera || s == "screen").then(|| {
+        format!("{shown}: no such file (ultralytics would read it as a camera or the screen: not supported yet)")
+    })
 }
 
 /// The one-line message for an image the decoder refused (some decoder errors span lines).

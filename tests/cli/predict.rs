@@ -164,3 +164,31 @@ fn semantic_and_depth_write_their_maps() {
         assert!(code == 1 && err.contains("exists"), "{code}: {err}");
     }
 }
+
+/// Sources `predict` reads that are not files here — URLs and stream addresses, a camera index
+/// or `screen` with no such file — are refused before anything runs, on one line naming them;
+/// a file that happens to be called `0` is still an image.
+#[test]
+fn urls_streams_and_cameras_are_refused_by_name() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    let w = fixture("fall-yolov8s");
+    for (src, says) in [
+        ("https://ultralytics.com/images/bus.jpg", "https:// sources"),
+        ("rtsp://192.168.1.10/stream", "rtsp:// sources"),
+        ("0", "camera"),
+        ("screen", "camera or the screen"),
+    ] {
+        let (code, out, err) = sppnet(&["predict", s(&w), src, "--json"]);
+        assert!(code == 1 && out.is_empty(), "{src}: exit {code}, {out}");
+        assert_eq!(err.lines().count(), 1, "{src}: {err}");
+        assert!(
+            err.contains(says) && err.contains("not supported yet"),
+            "{src}: {err}"
+        );
+    }
+    std::fs::copy(bus(), d.join("0")).unwrap();
+    let (code, out, err) = sppnet(&["predict", s(&w), s(&d.join("0")), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lines(&out).len(), 1);
+}
