@@ -138,9 +138,10 @@ fn save_picture(
     Ok(())
 }
 
-/// The map file beside a picture: `out/bus.jpg` → `out/bus.semantic.png`.
+/// The map file beside a picture: `out/bus.jpg` → `out/bus.jpg.semantic.png`.
+/// (The picture's whole name, so that `bus.jpg` and `bus.png` keep two maps.)
 fn map_name(picture: &Path, ext: &str) -> PathBuf {
-    let mut name = picture.file_stem().unwrap_or_default().to_os_string();
+    let mut name = picture.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{ext}"));
     picture.with_file_name(name)
 }
@@ -254,12 +255,17 @@ pub fn run(args: DetectArgs, threads: Option<usize>) -> anyhow::Result<ExitCode>
     };
     let det = Detector::load_with(&args.weights, run, &opts)?;
     // A semantic or depth model also writes its map beside each picture.
+    // Never over a picture of this run (an input called `x.jpg.semantic.png`) either.
     if let (Some(pics), Some(ext)) = (&pictures, det.task().map_file) {
-        pics.iter().try_for_each(|p| {
+        let taken: BTreeSet<&PathBuf> = pics.iter().collect();
+        for p in pics {
             let m = map_name(p, ext);
+            if taken.contains(&m) {
+                bail!("the map {} would replace a picture of this run", shown(&m));
+            }
             inputs.check(&m)?;
-            refuse_existing(&m, args.force)
-        })?;
+            refuse_existing(&m, args.force)?;
+        }
     }
     if args.retina_masks && det.task().name != "segment" {
         super::term::note(&format!(

@@ -121,8 +121,8 @@ fn semantic_and_depth_write_their_maps() {
     common::run_python("predict", &["fixtures".as_ref(), d.as_os_str()]);
     let img = bus();
     for (weights, key, file) in [
-        ("semantic.pt", "semantic", "bus.semantic.png"),
-        ("depth.pt", "depth", "bus.depth.npy"),
+        ("semantic.pt", "semantic", "bus.jpg.semantic.png"),
+        ("depth.pt", "depth", "bus.jpg.depth.npy"),
     ] {
         let (out_dir, w) = (d.join(key), d.join(weights));
         let (code, out, err) = sppnet(&[
@@ -191,4 +191,39 @@ fn urls_streams_and_cameras_are_refused_by_name() {
     let (code, out, err) = sppnet(&["predict", s(&w), s(&d.join("0")), "--json"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(lines(&out).len(), 1);
+}
+
+/// A map never lands on another map or on a picture of the same run: `bus.jpg` and `bus.png`
+/// keep one map each, and an input whose picture would be another's map is refused up front.
+#[test]
+fn maps_never_collide_with_each_other_or_pictures() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    common::run_python("predict", &["fixtures".as_ref(), d.as_os_str()]);
+    let (w, imgs) = (d.join("semantic.pt"), d.join("imgs"));
+    std::fs::create_dir(&imgs).unwrap();
+    std::fs::copy(bus(), imgs.join("bus.jpg")).unwrap();
+    std::fs::copy(bus(), imgs.join("bus.png")).unwrap();
+    let out = d.join("out");
+    let (code, _, err) = sppnet(&["predict", s(&w), s(&imgs), "--save-dir", s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    for f in [
+        "bus.jpg",
+        "bus.png",
+        "bus.jpg.semantic.png",
+        "bus.png.semantic.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    std::fs::copy(bus(), imgs.join("bus.jpg.semantic.png")).unwrap();
+    let out2 = d.join("out2");
+    let (code, _, err) = sppnet(&["predict", s(&w), s(&imgs), "--save-dir", s(&out2)]);
+    assert!(
+        code == 1 && err.lines().count() == 1 && err.contains("would replace a picture"),
+        "{code}: {err}"
+    );
+    assert!(
+        !out2.join("bus.jpg").exists(),
+        "a picture was written before the refusal"
+    );
 }
